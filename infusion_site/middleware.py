@@ -1,0 +1,51 @@
+"""Session lifetime: idle logoff and an absolute limit, both enforced on the server.
+
+Two timestamps live in the session: when the user signed in and when they were last
+seen. A request after ``SESSION_IDLE_TIMEOUT`` seconds of silence, or more than
+``SESSION_ABSOLUTE_LIFETIME`` seconds after sign-in, logs the user out before the
+view runs, so LoginRequiredMiddleware sends them to the login page.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
+from django.utils import timezone
+
+SIGNED_IN_AT = "_signed_in_at"
+LAST_SEEN_AT = "_last_seen_at"
+
+
+class SessionLifetimeMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            now = timezone.now().timestamp()
+            session = request.session
+            signed_in_at = session.setdefault(SIGNED_IN_AT, now)
+            last_seen_at = session.get(LAST_SEEN_AT, now)
+            idle = now - last_seen_at > settings.SESSION_IDLE_TIMEOUT
+            too_old = now - signed_in_at > settings.SESSION_ABSOLUTE_LIFETIME
+            if idle or too_old:
+                logout(request)
+                messages.info(
+                    request,
+                    f"You were signed out after {settings.SESSION_IDLE_TIMEOUT // 60} minutes without "
+                    "activity. Please sign in again."
+                    if idle
+                    else f"Your session reached its {settings.SESSION_ABSOLUTE_LIFETIME // 3600}-hour limit. "
+                    "Please sign in again.",
+                )
+            else:
+                session[LAST_SEEN_AT] = now
+        return self.get_response(request)
+
+
+@receiver(user_logged_in)
+def start_session_clock(sender, request, user, **kwargs):
+    now = timezone.now().timestamp()
+    request.session[SIGNED_IN_AT] = now
+    request.session[LAST_SEEN_AT] = now

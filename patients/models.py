@@ -1,0 +1,323 @@
+"""People and their clinical profile (DESIGN §2, patients)."""
+
+import zoneinfo
+from datetime import date
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from infusion_site.roles import COORDINATOR, NURSE, PATIENT, role_of
+from patients import units
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"“{value}” is not a time zone name such as America/New_York.")
+
+
+def validate_not_future(value: date) -> None:
+    if value > timezone.localdate():
+        raise ValidationError("This date is in the future.")
+
+
+class PatientQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "PatientQuerySet":
+        """Coordinators see every patient, nurses their care team, a patient only themself."""
+        role = role_of(user)
+        if role == COORDINATOR:
+            return self.all()
+        if role == NURSE:
+            return self.filter(care_team=user)
+        if role == PATIENT:
+            return self.filter(user=user)
+        return self.none()
+
+    def search(self, query: str) -> "PatientQuerySet":
+        """Match a name, an MRN or a date of birth typed as YYYY-MM-DD or MM/DD/YYYY."""
+        query = query.strip()
+        if not query:
+            return self
+        born = units.parse_date(query)
+        if born is not None:
+            return self.filter(date_of_birth=born)
+        every_word_in_name = Q()
+        for word in query.split():
+            every_word_in_name &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
+        return self.filter(Q(mrn__iexact=query) | every_word_in_name)
+
+
+class Patient(models.Model):
+    class Sex(models.TextChoices):
+        FEMALE = "F", "Female"
+        MALE = "M", "Male"
+
+    class IgAStatus(models.TextChoices):
+        UNKNOWN = "unknown", "Not tested"
+        NORMAL = "normal", "Normal IgA"
+        DEFICIENT = "deficient", "IgA deficient"
+
+    class AntiIgA(models.TextChoices):
+        UNKNOWN = "unknown", "Not tested"
+        ABSENT = "absent", "No anti-IgA antibodies"
+        PRESENT = "present", "Anti-IgA antibodies present"
+
+    mrn = models.CharField("MRN", max_length=20, unique=True, help_text="Medical record number.")
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField(validators=[validate_not_future])
+    sex = models.CharField(
+        max_length=1, choices=Sex.choices, help_text="Sex assigned at birth; used for ideal body weight."
+    )
+    phone = models.CharField(max_length=30, blank=True)
+    email = models.EmailField(blank=True)
+
+    address_line1 = models.CharField("Street address", max_length=200)
+    address_line2 = models.CharField("Apartment, suite, access notes", max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    state = models.CharField(max_length=50)
+    postal_code = models.CharField(max_length=20)
+    latitude = models.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+        help_text="Of the home, for check-in verification.",
+    )
+    longitude = models.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
+    time_zone = models.CharField(max_length=64, default=settings.TIME_ZONE, validators=[validate_time_zone])
+
+    height_cm = models.DecimalField(
+        max_digits=5,
+        decimal_places=1,
+        validators=[MinValueValidator(units.HEIGHT_CM_MIN), MaxValueValidator(units.HEIGHT_CM_MAX)],
+    )
+    allergies = models.TextField(blank=True, help_text="Allergen and reaction, one per line. Leave empty for none known.")
+    no_known_allergies = models.BooleanField("No known allergies", default=False)
+    iga_status = models.CharField("IgA status", max_length=10, choices=IgAStatus.choices, default=IgAStatus.UNKNOWN)
+    anti_iga_antibodies = models.CharField(
+        "Anti-IgA antibodies", max_length=10, choices=AntiIgA.choices, default=AntiIgA.UNKNOWN
+    )
+    renal_risk = models.BooleanField(
+        "Renal risk", default=False, help_text="Renal insufficiency, diabetes, age over 65, nephrotoxic drugs…"
+    )
+    thrombosis_risk = models.BooleanField(
+        "Thrombosis risk", default=False, help_text="Prior clot, estrogens, immobility, hyperviscosity…"
+    )
+    risk_notes = models.TextField(blank=True)
+
+    prescriber_name = models.CharField("Prescribing physician", max_length=200)
+    prescriber_phone = models.CharField("Prescriber phone", max_length=30, blank=True)
+    prescriber_npi = models.CharField("Prescriber NPI", max_length=10, blank=True)
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="patient_record",
+        help_text="The patient's portal account.",
+    )
+    care_team = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="CareTeamMember", related_name="care_team_patients", blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PatientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["last_name", "first_name", "pk"]
+        indexes = [models.Index(fields=["last_name", "first_name"]), models.Index(fields=["date_of_birth"])]
+
+    def __str__(self) -> str:
+        return f"{self.last_name}, {self.first_name} ({self.mrn})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def age(self) -> int:
+        today = timezone.localdate()
+        born = self.date_of_birth
+        return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+    @property
+    def iga_contraindicated(self) -> bool:
+        """IgA deficiency with anti-IgA antibodies contraindicates IVIG (DESIGN §3)."""
+        return self.iga_status == self.IgAStatus.DEFICIENT and self.anti_iga_antibodies == self.AntiIgA.PRESENT
+
+    @property
+    def at_renal_or_thrombosis_risk(self) -> bool:
+        return self.renal_risk or self.thrombosis_risk
+
+    @property
+    def height_in(self):
+        return units.cm_to_in(self.height_cm)
+
+    def clean(self):
+        if self.allergies.strip() and self.no_known_allergies:
+            raise ValidationError({"no_known_allergies": "Allergies are listed; untick “No known allergies”."})
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValidationError({"longitude": "Give both latitude and longitude of the home, or neither."})
+
+
+class CareTeamMember(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="care_team_members")
+    nurse = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="care_team_memberships")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["patient", "nurse"], name="unique_care_team_member")]
+        ordering = ["nurse__last_name", "nurse__first_name"]
+
+    def __str__(self) -> str:
+        return f"{self.nurse.get_full_name() or self.nurse.username} on the care team"
+
+
+class Diagnosis(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="diagnoses")
+    icd10_code = models.CharField("ICD-10 code", max_length=10, help_text="For example M33.10 (dermatomyositis).")
+    description = models.CharField(max_length=200)
+    is_primary = models.BooleanField("Primary diagnosis", default=False)
+
+    class Meta:
+        verbose_name_plural = "diagnoses"
+        ordering = ["-is_primary", "icd10_code"]
+        constraints = [models.UniqueConstraint(fields=["patient", "icd10_code"], name="unique_patient_diagnosis")]
+
+    def __str__(self) -> str:
+        return f"{self.icd10_code} {self.description}"
+
+
+# DESIGN §3: a weight older than 6 months, or a creatinine older than 3 months before
+# IVIG, is a hard stop before an infusion.
+WEIGHT_VALID_DAYS = 183
+CREATININE_VALID_DAYS = 92
+
+
+class WeightMeasurement(models.Model):
+    """A dated weight; the latest one feeds dosing."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="weights")
+    measured_on = models.DateField(validators=[validate_not_future])
+    weight_kg = models.DecimalField(
+        max_digits=5,
+        decimal_places=1,
+        validators=[MinValueValidator(units.WEIGHT_KG_MIN), MaxValueValidator(units.WEIGHT_KG_MAX)],
+    )
+    entered_unit = models.CharField(max_length=2, choices=units.WEIGHT_UNITS, default=units.KG)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-measured_on", "-recorded_at"]
+        get_latest_by = ["measured_on", "recorded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.weight_kg} kg on {self.measured_on:%Y-%m-%d}"
+
+    @property
+    def weight_lb(self):
+        return units.kg_to_lb(self.weight_kg)
+
+    def is_stale(self, on: date | None = None) -> bool:
+        return ((on or timezone.localdate()) - self.measured_on).days > WEIGHT_VALID_DAYS
+
+
+class LabResult(models.Model):
+    """A lab value that gates infusions; serum creatinine before IVIG (DESIGN §3)."""
+
+    class Test(models.TextChoices):
+        CREATININE = "creatinine", "Serum creatinine"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="lab_results")
+    test = models.CharField(max_length=20, choices=Test.choices, default=Test.CREATININE)
+    collected_on = models.DateField(validators=[validate_not_future])
+    value = models.DecimalField(
+        max_digits=5, decimal_places=2, validators=[MinValueValidator(0.1), MaxValueValidator(20)]
+    )
+    unit = models.CharField(max_length=10, default="mg/dL", editable=False)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-collected_on", "-recorded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_test_display()} {self.value} {self.unit} on {self.collected_on:%Y-%m-%d}"
+
+    def is_stale(self, on: date | None = None) -> bool:
+        return ((on or timezone.localdate()) - self.collected_on).days > CREATININE_VALID_DAYS
+
+
+class PriorAuthorization(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="authorizations")
+    payer = models.CharField(max_length=120)
+    member_id = models.CharField("Member ID", max_length=40, blank=True)
+    number = models.CharField("Authorization number", max_length=40)
+    therapy = models.CharField(max_length=120, blank=True, help_text="What the payer authorized, e.g. IVIG 2 g/kg q4w.")
+    valid_from = models.DateField()
+    valid_to = models.DateField()
+    visits_authorized = models.PositiveIntegerField(
+        "Visits or doses authorized", validators=[MinValueValidator(1), MaxValueValidator(1000)]
+    )
+
+    class Meta:
+        ordering = ["-valid_to"]
+        constraints = [
+            models.CheckConstraint(condition=Q(valid_to__gt=models.F("valid_from")), name="authorization_ends_after_start"),
+            models.UniqueConstraint(fields=["payer", "number"], name="unique_authorization_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payer} #{self.number} ({self.valid_from:%Y-%m-%d} to {self.valid_to:%Y-%m-%d})"
+
+    def clean(self):
+        if self.valid_from and self.valid_to and self.valid_to <= self.valid_from:
+            raise ValidationError({"valid_to": "The authorization must end after it starts."})
+
+    def is_current(self, on: date | None = None) -> bool:
+        on = on or timezone.localdate()
+        return self.valid_from <= on <= self.valid_to
+
+    def days_left(self, on: date | None = None) -> int:
+        return (self.valid_to - (on or timezone.localdate())).days
+
+    @property
+    def ends_soon(self) -> bool:
+        """Ends within 14 days: time to ask the payer for a renewal."""
+        return 0 <= self.days_left() <= 14
+
+
+class PortalInvitation(models.Model):
+    """An email inviting a patient to set their portal password; sent once by a sweep."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Portal invitation {self.pk}"

@@ -1,0 +1,145 @@
+"""Every write to patient data goes through here: one transaction, full_clean first."""
+
+import logging
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from infusion_site.queueing import enqueue_on_commit
+from infusion_site.roles import NURSE, PATIENT, give_role, role_of
+from patients.models import CareTeamMember, Diagnosis, Patient, PortalInvitation, WeightMeasurement
+
+logger = logging.getLogger(__name__)
+
+
+class ServiceError(Exception):
+    """A request that the domain refuses, with a message for the person who made it."""
+
+
+def _save(instance):
+    instance.full_clean()
+    instance.save()
+    return instance
+
+
+@transaction.atomic
+def patient_create(
+    *,
+    patient: Patient,
+    weight_kg: Decimal,
+    weighed_on: date,
+    diagnosis_code: str,
+    diagnosis_description: str,
+    by,
+) -> Patient:
+    _save(patient)
+    weight_add(
+        weight=WeightMeasurement(patient=patient, measured_on=weighed_on, weight_kg=weight_kg), by=by
+    )
+    _save(Diagnosis(patient=patient, icd10_code=diagnosis_code.upper(), description=diagnosis_description, is_primary=True))
+    return patient
+
+
+@transaction.atomic
+def patient_update(*, patient: Patient) -> Patient:
+    return _save(patient)
+
+
+@transaction.atomic
+def weight_add(*, weight: WeightMeasurement, by) -> WeightMeasurement:
+    weight.recorded_by = by
+    return _save(weight)
+
+
+@transaction.atomic
+def record_add(*, record, by=None):
+    """Add a dated section record (lab result, authorization, diagnosis) to a patient."""
+    if hasattr(record, "recorded_by_id") and by is not None:
+        record.recorded_by = by
+    if isinstance(record, Diagnosis) and record.is_primary:
+        record.patient.diagnoses.filter(is_primary=True).update(is_primary=False)
+    return _save(record)
+
+
+@transaction.atomic
+def care_team_add(*, patient: Patient, nurse) -> CareTeamMember:
+    if role_of(nurse) != NURSE:
+        raise ServiceError("Only nurses can join a care team.")
+    member, _ = CareTeamMember.objects.get_or_create(patient=patient, nurse=nurse)
+    return member
+
+
+@transaction.atomic
+def care_team_remove(*, patient: Patient, nurse) -> None:
+    for member in CareTeamMember.objects.filter(patient=patient, nurse=nurse):
+        member.delete()  # one by one, so each removal is audited
+
+
+@transaction.atomic
+def patient_invite_to_portal(*, patient: Patient, email: str, by) -> PortalInvitation:
+    """Create the patient's portal account (no usable password yet) and queue the invitation."""
+    if patient.user_id is not None:
+        raise ServiceError("This patient already has a portal account.")
+    User = get_user_model()
+    if User.objects.filter(username__iexact=email).exists():
+        raise ServiceError("An account with this email already exists.")
+    user = User(username=email, email=email, first_name=patient.first_name, last_name=patient.last_name)
+    user.set_unusable_password()
+    user.save()
+    give_role(user, PATIENT)
+    patient.user = user
+    patient.save(update_fields=["user", "updated_at"])
+    invitation = _save(PortalInvitation(patient=patient, email=email, invited_by=by))
+    from patients.tasks import send_invitation
+
+    enqueue_on_commit(send_invitation, invitation.pk)
+    return invitation
+
+
+def set_password_link(user) -> str:
+    path = reverse(
+        "password_reset_confirm",
+        kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)},
+    )
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def invitation_send(*, invitation_id: int) -> bool:
+    """Send one invitation exactly once: claim it with a conditional update, then send.
+
+    If sending fails the claim is released so the next sweep tries again.
+    """
+    claimed = PortalInvitation.objects.filter(pk=invitation_id, sent_at=None).update(
+        sent_at=timezone.now(), attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return False
+    invitation = PortalInvitation.objects.select_related("patient__user").get(pk=invitation_id)
+    user = invitation.patient.user
+    if user is None:
+        PortalInvitation.objects.filter(pk=invitation_id).update(last_error="The portal account was removed.")
+        return False
+    context = {"first_name": invitation.patient.first_name, "link": set_password_link(user), "agency": settings.AGENCY_NAME}
+    try:
+        send_mail(
+            subject=f"Your {settings.AGENCY_NAME} patient portal",
+            message=render_to_string("patients/email/portal_invitation.txt", context),
+            from_email=None,
+            recipient_list=[invitation.email],
+        )
+    except Exception as error:
+        PortalInvitation.objects.filter(pk=invitation_id).update(sent_at=None, last_error=type(error).__name__[:200])
+        logger.warning("Portal invitation %s not sent (%s); will retry.", invitation_id, type(error).__name__)
+        return False
+    return True

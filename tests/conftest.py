@@ -1,0 +1,86 @@
+"""The cast every test can use, and the rule that CI runs every test.
+
+Two patients (each with a portal account), a nurse on the first patient's care team
+and one on no care team, a coordinator, and an anonymous visitor.
+"""
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from tests import factories
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip when a service is missing on a laptop; fail in CI, where nothing may be skipped."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"CI requires this: {reason}")
+    pytest.skip(reason)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if IN_CI and skipped:
+        reporter.write_line(f"CI=true: {skipped} test(s) were skipped; that fails the run.", red=True)
+        session.exitstatus = 1
+
+
+@dataclass
+class Cast:
+    coordinator: object
+    assigned_nurse: object
+    unassigned_nurse: object
+    patient_user: object
+    other_patient_user: object
+    patient: object
+    other_patient: object
+
+    def user(self, role: str):
+        return None if role == "anonymous" else getattr(self, role)
+
+
+ROLES = ["anonymous", "patient_user", "other_patient_user", "assigned_nurse", "unassigned_nurse", "coordinator"]
+
+
+@pytest.fixture
+def cast(db) -> Cast:
+    coordinator = factories.coordinator(username="coord")
+    assigned = factories.nurse(username="nurse-assigned")
+    unassigned = factories.nurse(username="nurse-unassigned")
+    patient_user = factories.patient_user(username="patient-a")
+    other_user = factories.patient_user(username="patient-b")
+    patient = factories.PatientFactory(user=patient_user)
+    other = factories.PatientFactory(user=other_user)
+    factories.WeightFactory(patient=patient)
+    factories.WeightFactory(patient=other)
+    factories.on_care_team(patient, assigned)
+    return Cast(coordinator, assigned, unassigned, patient_user, other_user, patient, other)
+
+
+def client_for(user) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def coordinator_client(cast):
+    return client_for(cast.coordinator)
+
+
+@pytest.fixture
+def nurse_client(cast):
+    return client_for(cast.assigned_nurse)
+
+
+@pytest.fixture
+def patient_client(cast):
+    return client_for(cast.patient_user)

@@ -1,0 +1,17 @@
+from django.core.management.base import BaseCommand
+
+from patients import demo as patient_demo
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demonstration accounts and data (safe to run again)."
+
+    def handle(self, *args, **options):
+        users = patient_demo.seed_accounts()
+        patients = patient_demo.seed_patients(users)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo ready: {len(users)} accounts ({', '.join(users)}), {len(patients)} patients. "
+                "Password: the DEMO_PASSWORD variable, or the default in the README."
+            )
+        )
