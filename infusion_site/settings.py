@@ -3,10 +3,11 @@
 One file, driven by environment variables. Every variable has a safe development
 default so that a fresh checkout runs on SQLite with no configuration; production
 switches behaviour with variables (see README "Configuration"). When DEBUG is off,
-missing production settings stop the start-up with a clear message
-(infusion_site/checks.py).
+missing production settings stop the start-up with a clear message.
 """
 
+import os
+import tempfile
 from pathlib import Path
 
 import environ
@@ -30,9 +31,11 @@ if not DEBUG:
             + ". See README, Configuration."
         )
 
-# A development key only; checks.py refuses to start with it when DEBUG is off.
+# A development key only, public in the repository: refused when DEBUG is off.
 DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz"
 SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
+if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+    raise ImproperlyConfigured("DEBUG is off, so SECRET_KEY must be a secret of your own, not the development key.")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -62,9 +65,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    # After MessageMiddleware: it tells the user why they were signed out.
     "infusion_site.middleware.SessionLifetimeMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
@@ -103,7 +107,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
         }
     )
-    DATABASES["default"]["TEST"] = {"NAME": env.str("SQLITE_TEST_NAME", default=str(BASE_DIR / "test_db.sqlite3"))}
+    # A file (not memory) so a Celery worker process can share the test database; one per
+    # test run so that two runs never share it.
+    DATABASES["default"]["TEST"] = {
+        "NAME": env.str(
+            "SQLITE_TEST_NAME", default=str(Path(tempfile.gettempdir()) / f"infusion-test-{os.getpid()}.sqlite3")
+        )
+    }
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -183,6 +193,8 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # Console in development; EMAIL_URL=smtp+tls://user:password@host:587 in production.
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / ".run" / "mail"))  # for filemail://
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Home Infusion Nursing <no-reply@localhost>")
 
 # --- Redis and Celery ---------------------------------------------------------------
@@ -204,7 +216,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 1.0
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 0.5,
-    "socket_timeout": 2.0,
+    "socket_timeout": 0.5,
     "max_retries": 1,
     "interval_start": 0,
     "interval_step": 0.2,

@@ -84,3 +84,8 @@ def nurse_client(cast):
 @pytest.fixture
 def patient_client(cast):
     return client_for(cast.patient_user)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,134 @@
+"""Every URL pattern × every role, discovered from the URLconf.
+
+A URL pattern missing from TABLE fails ``test_every_url_pattern_is_in_the_table``,
+so a new view cannot be forgotten. Expected answers:
+  200/400 the page (400: a form posted empty, re-shown with its errors)
+  302     a redirect after a successful action
+  "login" a redirect to the login page (anonymous, or admin for non-staff)
+  403     the role may not use this page at all
+  404     the object exists but is not this user's to see
+  405     the method is not allowed
+"""
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.conftest import ROLES, client_for
+
+LOGIN = "login"
+
+
+@dataclass
+class Row:
+    expect: tuple  # one answer per role, in ROLES order
+    kwargs: Callable = field(default=lambda cast: {})
+    method: str = "get"
+    data: Callable = field(default=lambda cast: {})
+
+
+def patient_pk(cast):
+    return {"pk": cast.patient.pk}
+
+
+def reset_kwargs(cast):
+    return {"uidb64": "MQ", "token": "set-password"}
+
+
+TABLE: dict[str, Row] = {
+    # name                                anonymous patient other  nurse  unassigned coordinator
+    "home": Row((LOGIN, 302, 302, 302, 302, 302)),
+    "healthz": Row((200, 200, 200, 200, 200, 200)),
+    "login": Row((200, 200, 200, 200, 200, 200)),
+    "logout": Row((302, 302, 302, 302, 302, 302), method="post"),
+    "password_change": Row((LOGIN, 200, 200, 200, 200, 200)),
+    "password_change_done": Row((LOGIN, 200, 200, 200, 200, 200)),
+    "password_reset": Row((200, 200, 200, 200, 200, 200)),
+    "password_reset_done": Row((200, 200, 200, 200, 200, 200)),
+    "password_reset_confirm": Row((200, 200, 200, 200, 200, 200), kwargs=reset_kwargs),
+    "password_reset_complete": Row((200, 200, 200, 200, 200, 200)),
+    "patients:list": Row((LOGIN, 403, 403, 200, 200, 200)),
+    "patients:create": Row((LOGIN, 403, 403, 403, 403, 200)),
+    "patients:detail": Row((LOGIN, 200, 404, 200, 404, 200), kwargs=patient_pk),
+    "patients:edit": Row((LOGIN, 403, 403, 403, 403, 200), kwargs=patient_pk),
+    "patients:record_add": Row(
+        (LOGIN, 403, 403, 403, 403, 400),
+        kwargs=lambda cast: {"pk": cast.patient.pk, "section": "weights"},
+        method="post",
+    ),
+    "patients:care_team_add": Row((LOGIN, 403, 403, 403, 403, 400), kwargs=patient_pk, method="post"),
+    "patients:care_team_remove": Row(
+        (LOGIN, 403, 403, 403, 403, 302),
+        kwargs=lambda cast: {"pk": cast.patient.pk, "nurse_id": cast.assigned_nurse.pk},
+        method="post",
+    ),
+    "patients:invite": Row((LOGIN, 403, 403, 403, 403, 400), kwargs=patient_pk, method="post"),
+    "portal:home": Row((LOGIN, 200, 200, 403, 403, 403)),
+    "visits:today": Row((LOGIN, 403, 403, 200, 200, 403)),
+}
+
+# The Django admin is for superusers only; every admin page sends other roles to the admin login.
+ADMIN_SAMPLES = [
+    lambda cast: reverse("admin:index"),
+    lambda cast: reverse("admin:patients_patient_changelist"),
+    lambda cast: reverse("admin:patients_patient_change", args=[cast.patient.pk]),
+    lambda cast: reverse("admin:auditlog_logentry_changelist"),
+]
+
+
+def all_url_names(resolver=None, namespace=""):
+    resolver = resolver or get_resolver()
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from all_url_names(pattern, inner)
+        elif isinstance(pattern, URLPattern):
+            yield f"{namespace}{pattern.name}" if pattern.name else f"{namespace}<unnamed {pattern.pattern}>"
+
+
+def test_every_url_pattern_is_in_the_table():
+    names = {name for name in all_url_names() if not name.startswith("admin:")}
+    missing = sorted(names - set(TABLE))
+    stale = sorted(set(TABLE) - names)
+    assert not missing, f"Add these URL patterns to the access table: {missing}"
+    assert not stale, f"These table rows name no URL pattern: {stale}"
+
+
+CASES = [(name, role) for name in TABLE for role in ROLES]
+
+
+@pytest.mark.parametrize(("name", "role"), CASES, ids=[f"{name}-{role}" for name, role in CASES])
+def test_access(cast, name, role):
+    row = TABLE[name]
+    expected = row.expect[ROLES.index(role)]
+    url = reverse(name, kwargs=row.kwargs(cast))
+    response = getattr(client_for(cast.user(role)), row.method)(url, row.data(cast))
+    if expected == LOGIN:
+        assert response.status_code == 302, f"{role} {url}: {response.status_code}"
+        assert response["Location"].startswith(reverse("login")), response["Location"]
+    else:
+        assert response.status_code == expected, f"{role} {row.method.upper()} {url}: {response.status_code}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("sample", range(len(ADMIN_SAMPLES)))
+def test_admin_is_for_superusers_only(cast, role, sample):
+    url = ADMIN_SAMPLES[sample](cast)
+    response = client_for(cast.user(role)).get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith((reverse("admin:login"), reverse("login")))
+
+
+def test_admin_pages_open_for_a_superuser(cast, admin_user):
+    client = client_for(admin_user)
+    for sample in ADMIN_SAMPLES:
+        assert client.get(sample(cast)).status_code == 200
+
+
+def test_forbidden_detail_reveals_nothing(cast):
+    response = client_for(cast.unassigned_nurse).get(reverse("patients:detail", args=[cast.patient.pk]))
+    assert response.status_code == 404
+    assert cast.patient.last_name.encode() not in response.content
+    assert cast.patient.mrn.encode() not in response.content
