@@ -28,6 +28,8 @@ SETTINGS_VARIABLES = {
     "EMAIL_URL",
     "SECURE_SSL_REDIRECT",
     "SECURE_HSTS_SECONDS",
+    # The browser tests relax Django's async guard for their own process; production never does.
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
 }
 
 
