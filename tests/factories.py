@@ -105,3 +105,48 @@ class DiagnosisFactory(factory.django.DjangoModelFactory):
 def on_care_team(patient, nurse_user):
     CareTeamMember.objects.get_or_create(patient=patient, nurse=nurse_user)
     return patient
+
+
+# --- visits ---------------------------------------------------------------------------------
+
+def product(name="Octagam 10%"):
+    """Products come from the catalog migration."""
+    from visits.models import Product
+
+    return Product.objects.get(name=name)
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "visits.TherapyOrder"
+
+    patient = factory.SubFactory(PatientFactory)
+    product = factory.LazyFunction(product)
+    dose_rule = "g_per_kg"
+    dose_amount = Decimal("2")
+    weight_method = "actual"
+    regimen = "cycle"
+    days_per_cycle = 5
+    interval_weeks = 4
+    number_of_cycles = 3
+    prescriber = "Dr. Priya Raman"
+    start_date = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=7))
+    preferred_start_time = factory.LazyFunction(lambda: __import__("datetime").time(9, 0))
+    dosing_weight_kg = Decimal("70")
+    calculated_from_weight_kg = Decimal("70")
+    dose_per_cycle_mg = Decimal("140000")
+
+
+class VisitFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "visits.Visit"
+
+    order = factory.SubFactory(OrderFactory)
+    patient = factory.LazyAttribute(lambda visit: visit.order.patient)
+    cycle_number = factory.Sequence(lambda n: n + 1)
+    day_number = 1
+    planned_start = factory.LazyFunction(lambda: timezone.now() + timedelta(days=2))
+    planned_minutes = 240
+    infusion_minutes = 145
+    dose_mg = Decimal("28000")
+    volume_ml = Decimal("280")
