@@ -1,4 +1,4 @@
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 
 import factory
@@ -131,7 +131,7 @@ class OrderFactory(factory.django.DjangoModelFactory):
     number_of_cycles = 3
     prescriber = "Dr. Priya Raman"
     start_date = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=7))
-    preferred_start_time = factory.LazyFunction(lambda: __import__("datetime").time(9, 0))
+    preferred_start_time = time(9, 0)
     dosing_weight_kg = Decimal("70")
     calculated_from_weight_kg = Decimal("70")
     dose_per_cycle_mg = Decimal("140000")
