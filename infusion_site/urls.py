@@ -13,5 +13,6 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("portal/", include("patients.portal_urls")),
     path("visits/", include("visits.urls")),
+    path("", include("visits.urls_orders")),
     path("admin/", admin.site.urls),
 ]

@@ -238,7 +238,12 @@ class DiagnosisForm(SectionForm):
         fields = ["icd10_code", "description", "is_primary"]
 
     def clean_icd10_code(self):
-        return self.cleaned_data["icd10_code"].strip().upper()
+        code = self.cleaned_data["icd10_code"].strip().upper()
+        # The patient is not a form field, so ModelForm skips the (patient, code) constraint; check it here.
+        recorded = Diagnosis.objects.filter(patient_id=self.instance.patient_id, icd10_code=code)
+        if self.instance.patient_id and recorded.exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("This diagnosis is already on the patient's list.")
+        return code
 
 
 class CareTeamForm(forms.Form):

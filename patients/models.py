@@ -102,7 +102,9 @@ class Patient(models.Model):
         decimal_places=1,
         validators=[MinValueValidator(units.HEIGHT_CM_MIN), MaxValueValidator(units.HEIGHT_CM_MAX)],
     )
-    allergies = models.TextField(blank=True, help_text="Allergen and reaction, one per line. Leave empty for none known.")
+    allergies = models.TextField(
+        blank=True, help_text="Allergen and reaction, one per line. Leave empty for none known."
+    )
     no_known_allergies = models.BooleanField("No known allergies", default=False)
     iga_status = models.CharField("IgA status", max_length=10, choices=IgAStatus.choices, default=IgAStatus.UNKNOWN)
     anti_iga_antibodies = models.CharField(
@@ -281,7 +283,9 @@ class PriorAuthorization(models.Model):
     class Meta:
         ordering = ["-valid_to"]
         constraints = [
-            models.CheckConstraint(condition=Q(valid_to__gt=models.F("valid_from")), name="authorization_ends_after_start"),
+            models.CheckConstraint(
+                condition=Q(valid_to__gt=models.F("valid_from")), name="authorization_ends_after_start"
+            ),
             models.UniqueConstraint(fields=["payer", "number"], name="unique_authorization_number"),
         ]
 

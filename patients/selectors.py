@@ -27,7 +27,9 @@ def patient_for_page(*, user, pk: int) -> Patient:
     queryset = (
         Patient.objects.visible_to(user)
         .select_related("user")
-        .prefetch_related("diagnoses", "weights", "lab_results", "authorizations", "invitations", CARE_TEAM)
+        .prefetch_related(
+            "diagnoses", "weights", "lab_results", "authorizations", "invitations", "orders__product", CARE_TEAM
+        )
     )
     return get_object_or_404(queryset, pk=pk)
 

@@ -18,6 +18,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from infusion_site.queueing import enqueue_on_commit
 from infusion_site.roles import NURSE, PATIENT, give_role, role_of
+from patients import units
 from patients.models import CareTeamMember, Diagnosis, Patient, PortalInvitation, WeightMeasurement
 
 logger = logging.getLogger(__name__)
@@ -42,12 +43,20 @@ def patient_create(
     diagnosis_code: str,
     diagnosis_description: str,
     by,
+    weight_unit: str = units.KG,
 ) -> Patient:
     _save(patient)
     weight_add(
-        weight=WeightMeasurement(patient=patient, measured_on=weighed_on, weight_kg=weight_kg), by=by
+        weight=WeightMeasurement(
+            patient=patient, measured_on=weighed_on, weight_kg=weight_kg, entered_unit=weight_unit
+        ),
+        by=by,
     )
-    _save(Diagnosis(patient=patient, icd10_code=diagnosis_code.upper(), description=diagnosis_description, is_primary=True))
+    _save(
+        Diagnosis(
+            patient=patient, icd10_code=diagnosis_code.upper(), description=diagnosis_description, is_primary=True
+        )
+    )
     return patient
 
 
@@ -110,7 +119,10 @@ def patient_invite_to_portal(*, patient: Patient, email: str, by) -> PortalInvit
 def set_password_link(user) -> str:
     path = reverse(
         "password_reset_confirm",
-        kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)},
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
     )
     return settings.SITE_URL.rstrip("/") + path
 
@@ -130,7 +142,11 @@ def invitation_send(*, invitation_id: int) -> bool:
     if user is None:
         PortalInvitation.objects.filter(pk=invitation_id).update(last_error="The portal account was removed.")
         return False
-    context = {"first_name": invitation.patient.first_name, "link": set_password_link(user), "agency": settings.AGENCY_NAME}
+    context = {
+        "first_name": invitation.patient.first_name,
+        "link": set_password_link(user),
+        "agency": settings.AGENCY_NAME,
+    }
     try:
         send_mail(
             subject=f"Your {settings.AGENCY_NAME} patient portal",

@@ -39,7 +39,9 @@ SECTIONS = {
 def patient_list(request):
     form = PatientSearchForm(request.GET or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""
-    page = Paginator(selectors.patient_list(user=request.user, query=query), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.patient_list(user=request.user, query=query), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return render(request, "patients/patient_list.html", {"form": form, "page": page, "query": query})
 
 
@@ -51,6 +53,7 @@ def patient_create(request):
         patient = services.patient_create(
             patient=form.save(commit=False),
             weight_kg=form.cleaned_data["weight_kg"],
+            weight_unit=form.cleaned_data["weight_unit"],
             weighed_on=form.cleaned_data["weight_measured_on"],
             diagnosis_code=form.cleaned_data["diagnosis_code"],
             diagnosis_description=form.cleaned_data["diagnosis_description"],
@@ -70,7 +73,9 @@ def patient_edit(request, pk):
         services.patient_update(patient=form.save(commit=False))
         messages.success(request, "Changes saved.")
         return redirect("patients:detail", pk=patient.pk)
-    return render(request, "patients/patient_form.html", {"form": form, "title": f"Edit {patient.full_name}", "patient": patient})
+    return render(
+        request, "patients/patient_form.html", {"form": form, "title": f"Edit {patient.full_name}", "patient": patient}
+    )
 
 
 def _detail_context(request, patient, bound=None):
@@ -107,7 +112,9 @@ def record_add(request, pk, section):
         return redirect(f"{patient_url(patient)}#{section}")
     messages.error(request, f"{title}: not added. Correct the fields marked below.")
     patient = selectors.patient_for_page(user=request.user, pk=pk)
-    return render(request, "patients/patient_detail.html", _detail_context(request, patient, {section: form}), status=400)
+    return render(
+        request, "patients/patient_detail.html", _detail_context(request, patient, {section: form}), status=400
+    )
 
 
 def patient_url(patient):
@@ -124,7 +131,9 @@ def care_team_add(request, pk):
         messages.success(request, "Care team updated.")
         return redirect(f"{patient_url(patient)}#care-team")
     patient = selectors.patient_for_page(user=request.user, pk=pk)
-    return render(request, "patients/patient_detail.html", _detail_context(request, patient, {"care-team": form}), status=400)
+    return render(
+        request, "patients/patient_detail.html", _detail_context(request, patient, {"care-team": form}), status=400
+    )
 
 
 @role_required(is_coordinator)
@@ -143,13 +152,17 @@ def invite(request, pk):
     patient = get_object_or_404(Patient.objects.visible_to(request.user), pk=pk)
     form = InviteForm(request.POST)
     if patient.user_id is not None:
+        # The invite form is not shown for a patient with an account, so say it at the top of the page.
         form.add_error(None, "This patient already has a portal account.")
+        messages.error(request, "This patient already has a portal account.")
     if form.is_valid():
         services.patient_invite_to_portal(patient=patient, email=form.cleaned_data["email"], by=request.user)
         messages.success(request, "Portal invitation queued; the patient will receive an email to set a password.")
         return redirect(f"{patient_url(patient)}#portal")
     patient = selectors.patient_for_page(user=request.user, pk=pk)
-    return render(request, "patients/patient_detail.html", _detail_context(request, patient, {"invite": form}), status=400)
+    return render(
+        request, "patients/patient_detail.html", _detail_context(request, patient, {"invite": form}), status=400
+    )
 
 
 @role_required(is_patient)

@@ -144,7 +144,9 @@ class Product(models.Model):
     def clean(self):
         sizes = self.vial_sizes_mg
         if not isinstance(sizes, list) or not sizes or not all(isinstance(s, int) and s > 0 for s in sizes):
-            raise ValidationError({"vial_sizes_mg": "Give the vial sizes as a list of whole milligrams, e.g. [1000, 5000]."})
+            raise ValidationError(
+                {"vial_sizes_mg": "Give the vial sizes as a list of whole milligrams, e.g. [1000, 5000]."}
+            )
         try:
             self.protocol()
         except ValueError as error:
@@ -201,13 +203,19 @@ class TherapyOrder(models.Model):
         default=1, validators=[MinValueValidator(1), MaxValueValidator(5)], help_text="Consecutive infusion days."
     )
     interval_weeks = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(52)], help_text="Weeks between cycles."
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(52)],
+        help_text="Weeks between cycles.",
     )
     induction_weeks = models.JSONField(
         default=list, blank=True, help_text="Weeks of the induction doses counted from the start, e.g. [0, 2, 6]."
     )
     second_dose_day = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(2), MaxValueValidator(60)], help_text="Paired doses: e.g. 15."
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(2), MaxValueValidator(60)],
+        help_text="Paired doses: e.g. 15.",
     )
     interval_months = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(24)]
@@ -236,7 +244,9 @@ class TherapyOrder(models.Model):
     calculated_from_weight_kg = models.DecimalField(max_digits=6, decimal_places=1, null=True, editable=False)
     dose_per_cycle_mg = models.DecimalField(max_digits=10, decimal_places=1, null=True, editable=False)
 
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -251,6 +261,53 @@ class TherapyOrder(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+    def clean(self):
+        """A regimen must be turnable into dates; each problem is reported at its field."""
+        errors = {}
+        kind = self.regimen
+        if kind in (self.Regimen.CYCLE, self.Regimen.INDUCTION) and not self.interval_weeks:
+            errors["interval_weeks"] = "Give the weeks between cycles."
+        if kind == self.Regimen.INDUCTION:
+            weeks = self.induction_weeks
+            if (
+                not isinstance(weeks, list)
+                or not weeks
+                or weeks[0] != 0
+                or any(later <= earlier for earlier, later in zip(weeks, weeks[1:], strict=False))
+            ):
+                errors["induction_weeks"] = "Give the induction weeks in order, starting at 0, e.g. 0, 2, 6."
+        if kind == self.Regimen.PAIRED:
+            if not self.second_dose_day:
+                errors["second_dose_day"] = "Give the day of the second dose, e.g. 15."
+            if not self.interval_months:
+                errors["interval_months"] = "Give the months between courses, e.g. 6."
+        if (
+            kind in (self.Regimen.WEEKLY, self.Regimen.INDUCTION, self.Regimen.PAIRED)
+            and (self.days_per_cycle or 1) != 1
+        ):
+            errors["days_per_cycle"] = "This regimen gives one infusion at a time; use 1."
+        if not self.number_of_cycles and not self.end_date:
+            errors["number_of_cycles"] = "Give a number of cycles or an end date."
+        if self.end_date and self.start_date and self.end_date < self.start_date:
+            errors["end_date"] = "The end date is before the start date."
+        if self.dose_rule == self.DoseRule.WEIGHT_TIERED:
+            if self.product_id and self.product.therapy != Therapy.ABATACEPT:
+                errors["dose_rule"] = "Weight tiers are defined for abatacept only."
+        elif self.dose_amount in (None, "") or self.dose_amount <= 0:
+            errors["dose_amount"] = "Give the dose in the unit of the dose rule."
+        if (
+            self.product_id
+            and self.product.is_immune_globulin
+            and self.dose_rule
+            not in (
+                self.DoseRule.G_PER_KG,
+                self.DoseRule.MG_PER_KG,
+            )
+        ):
+            errors["dose_rule"] = "Immune globulin is dosed by weight (g/kg)."
+        if errors:
+            raise ValidationError(errors)
 
 
 class VisitQuerySet(models.QuerySet):
@@ -292,9 +349,9 @@ class Visit(models.Model):
     )
     planned_start = models.DateTimeField(db_index=True)
     planned_minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(15), MaxValueValidator(720)])
-    infusion_minutes = models.PositiveSmallIntegerField(null=True)
-    dose_mg = models.DecimalField("Day's dose (mg)", max_digits=10, decimal_places=1, null=True)
-    volume_ml = models.DecimalField(max_digits=7, decimal_places=1, null=True)
+    infusion_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    dose_mg = models.DecimalField("Day's dose (mg)", max_digits=10, decimal_places=1, null=True, blank=True)
+    volume_ml = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
     is_first_infusion = models.BooleanField(default=False)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED, db_index=True)
     authorization_warning = models.CharField(max_length=200, blank=True)
@@ -363,6 +420,9 @@ class VisitEvent(models.Model):
     class Meta:
         ordering = ["at", "pk"]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
+
 
 class NurseProfile(models.Model):
     nurse = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="nurse_profile")
@@ -404,6 +464,9 @@ class WorkingHours(models.Model):
             models.UniqueConstraint(fields=["nurse", "weekday"], name="one_shift_per_weekday"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.starts:%H:%M}-{self.ends:%H:%M}"
+
 
 class TimeOff(models.Model):
     nurse = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="time_off")
@@ -414,7 +477,12 @@ class TimeOff(models.Model):
     class Meta:
         ordering = ["starts_at"]
         verbose_name_plural = "time off"
-        constraints = [models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="time_off_end_after_start")]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="time_off_end_after_start")
+        ]
+
+    def __str__(self) -> str:
+        return f"Time off {self.starts_at:%Y-%m-%d} to {self.ends_at:%Y-%m-%d}"
 
 
 class RescheduleRequest(models.Model):
@@ -434,6 +502,9 @@ class RescheduleRequest(models.Model):
     class Meta:
         ordering = ["created_at"]
 
+    def __str__(self) -> str:
+        return f"Reschedule request {self.pk}"
+
 
 def new_feed_token() -> str:
     return secrets.token_urlsafe(32)
@@ -446,3 +517,6 @@ class CalendarFeed(models.Model):
     token = models.CharField(max_length=64, unique=True, default=new_feed_token)
     created_at = models.DateTimeField(auto_now=True)
     revoked = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"Calendar feed {self.pk}"

@@ -1,0 +1,133 @@
+from decimal import Decimal
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Fieldset, Layout, Row
+from django import forms
+from django.utils import timezone
+
+from visits.models import Product, TherapyOrder
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+# Plausible dose ranges per rule: a number outside is a typing error, not a prescription (IVIG up to
+# 2 g/kg per cycle, infliximab up to 10 mg/kg, cyclophosphamide 500-1,000 mg/m2, flat doses up to 1 g).
+DOSE_LIMITS = {
+    TherapyOrder.DoseRule.G_PER_KG: (Decimal("0.1"), Decimal("3")),
+    TherapyOrder.DoseRule.MG_PER_KG: (Decimal("0.5"), Decimal("20")),
+    TherapyOrder.DoseRule.MG_PER_M2: (Decimal("50"), Decimal("1500")),
+    TherapyOrder.DoseRule.FLAT_MG: (Decimal("1"), Decimal("2000")),
+}
+
+
+class InductionWeeksField(forms.CharField):
+    """Weeks typed as "0, 2, 6" stored as a list of whole numbers."""
+
+    def prepare_value(self, value):
+        if isinstance(value, list):
+            return ", ".join(str(week) for week in value)
+        return value
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if not value:
+            return []
+        try:
+            weeks = [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
+        except ValueError:
+            raise forms.ValidationError("Give whole weeks separated by commas, e.g. 0, 2, 6.") from None
+        if any(week < 0 or week > 104 for week in weeks):
+            raise forms.ValidationError("Each induction week is between 0 and 104.")
+        return weeks
+
+
+class TherapyOrderForm(forms.ModelForm):
+    induction_weeks = InductionWeeksField(required=False, help_text="Induction regimen only, e.g. 0, 2, 6.")
+
+    class Meta:
+        model = TherapyOrder
+        fields = [
+            "product",
+            "dose_rule",
+            "dose_amount",
+            "weight_method",
+            "regimen",
+            "days_per_cycle",
+            "interval_weeks",
+            "induction_weeks",
+            "second_dose_day",
+            "interval_months",
+            "number_of_cycles",
+            "end_date",
+            "start_date",
+            "preferred_start_time",
+            "premedications",
+            "first_infusion",
+            "product_switch",
+            "prescriber",
+            "status",
+            "notes",
+        ]
+        widgets = {
+            "start_date": DATE_WIDGET,
+            "end_date": DATE_WIDGET,
+            "preferred_start_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "premedications": forms.Textarea(attrs={"rows": 2}),
+            "notes": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, patient, preview_url, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.patient = patient
+        self.fields["product"].queryset = Product.objects.filter(is_active=True)
+        self.fields["product"].label_from_instance = lambda product: (
+            f"{product.name} ({product.get_therapy_display()}, {product.manufacturer})"
+        )
+        if not self.instance.pk:
+            self.fields["prescriber"].initial = patient.prescriber_name
+            self.fields.pop("status")
+        live_preview = {
+            "hx-post": preview_url,
+            "hx-trigger": "change, keyup changed delay:600ms",
+            "hx-target": "#order-preview",
+            "hx-include": "closest form",
+        }
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.attrs = live_preview
+        self.helper.layout = Layout(
+            Fieldset(
+                "Product and dose",
+                Row(Column("product", css_class="col-md-6"), Column("dose_rule"), Column("dose_amount")),
+                Row(Column("weight_method"), Column("first_infusion"), Column("product_switch")),
+            ),
+            Fieldset(
+                "Regimen",
+                Row(Column("regimen", css_class="col-md-6"), Column("days_per_cycle"), Column("interval_weeks")),
+                Row(Column("induction_weeks"), Column("second_dose_day"), Column("interval_months")),
+                Row(
+                    Column("number_of_cycles"), Column("end_date"), Column("start_date"), Column("preferred_start_time")
+                ),
+            ),
+            Fieldset(
+                "Prescription",
+                Row(Column("premedications", css_class="col-md-8"), Column("prescriber")),
+                Row(*([Column("status")] if "status" in self.fields else []), Column("notes", css_class="col-md-8")),
+            ),
+        )
+
+    def clean_start_date(self):
+        start = self.cleaned_data["start_date"]
+        if not self.instance.pk and start < timezone.localdate():
+            raise forms.ValidationError("A new order starts today or later.")
+        return start
+
+    def clean(self):
+        cleaned = super().clean()
+        rule, amount = cleaned.get("dose_rule"), cleaned.get("dose_amount")
+        if rule in DOSE_LIMITS and amount is not None:
+            low, high = DOSE_LIMITS[rule]
+            if not low <= amount <= high:
+                label = TherapyOrder.DoseRule(rule).label
+                self.add_error("dose_amount", f"A dose in {label} is between {low:g} and {high:g}; check the number.")
+        return cleaned
