@@ -33,6 +33,14 @@ def patient_pk(cast):
     return {"pk": cast.patient.pk}
 
 
+def order_for(cast):
+    """The first patient's order (one per test)."""
+    from tests.factories import OrderFactory
+    from visits.models import TherapyOrder
+
+    return TherapyOrder.objects.filter(patient=cast.patient).first() or OrderFactory(patient=cast.patient)
+
+
 def reset_kwargs(cast):
     return {"uidb64": "MQ", "token": "set-password"}
 
@@ -65,6 +73,15 @@ TABLE: dict[str, Row] = {
         method="post",
     ),
     "patients:invite": Row((LOGIN, 403, 403, 403, 403, 400), kwargs=patient_pk, method="post"),
+    "orders:create": Row((LOGIN, 403, 403, 403, 403, 200), kwargs=lambda cast: {"patient_pk": cast.patient.pk}),
+    "orders:preview": Row(
+        (LOGIN, 403, 403, 403, 403, 200), kwargs=lambda cast: {"patient_pk": cast.patient.pk}, method="post"
+    ),
+    "orders:detail": Row((LOGIN, 403, 403, 200, 404, 200), kwargs=lambda cast: {"pk": order_for(cast).pk}),
+    "orders:edit": Row((LOGIN, 403, 403, 403, 403, 200), kwargs=lambda cast: {"pk": order_for(cast).pk}),
+    "orders:edit_preview": Row(
+        (LOGIN, 403, 403, 403, 403, 200), kwargs=lambda cast: {"pk": order_for(cast).pk}, method="post"
+    ),
     "portal:home": Row((LOGIN, 200, 200, 403, 403, 403)),
     "visits:today": Row((LOGIN, 403, 403, 200, 200, 403)),
 }
