@@ -59,13 +59,15 @@ class OrderCalculation:
 
     @property
     def dose_per_infusion_mg(self) -> Decimal | None:
-        if self.dose_per_infusion is None:
-            return None
-        return self.dose_per_infusion.amount * (1000 if self.dose_per_infusion.unit == "g" else 1)
+        return None if self.dose_per_infusion is None else to_mg(self.dose_per_infusion).quantize(Decimal("0.1"))
 
     @property
     def vial_unit(self) -> str:
         return self.dose_per_infusion.unit if self.dose_per_infusion else "mg"
+
+
+def to_mg(dose: clinical.Dose) -> Decimal:
+    return dose.amount * (1000 if dose.unit == "g" else 1)
 
 
 def latest_weight(patient: Patient) -> WeightMeasurement | None:
@@ -265,23 +267,24 @@ def order_plan_visits(
 
 
 @transaction.atomic
-def order_save(*, order: TherapyOrder, by) -> tuple[TherapyOrder, list[Visit]]:
+def order_save(*, order: TherapyOrder, by, since: datetime | None = None) -> tuple[TherapyOrder, list[Visit]]:
     """Save an order and bring its future, undocumented visits in line with it.
 
     Visits already charted or in the past are never touched. A future scheduled visit on the same cycle day is
-    updated in place (its nurse stays); days the order no longer calls for are removed.
+    updated in place (its nurse stays); days the order no longer calls for are removed. ``since`` (default now)
+    is only moved back when loading history, e.g. the demonstration data.
     """
     calc = order_calculate(order=order)
     if calc.blocks:
         raise OrderBlocked(calc.blocks)
-    order.dosing_weight_kg = calc.dosing_weight.kg
+    order.dosing_weight_kg = calc.dosing_weight.kg.quantize(Decimal("0.01"))
     order.calculated_from_weight_kg = calc.weight.weight_kg
-    order.dose_per_cycle_mg = calc.dose_per_cycle.amount * (1000 if calc.dose_per_cycle.unit == "g" else 1)
+    order.dose_per_cycle_mg = to_mg(calc.dose_per_cycle).quantize(Decimal("0.1"))
     if order.pk is None:
         order.created_by = by
     order.full_clean()
     order.save()
-    now = timezone.now()
+    now = since or timezone.now()
     planned = order_plan_visits(order=order, calc=calc, now=now) if order.is_active else []
     kept = set()
     visits = []

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from patients import demo as patient_demo
+from visits import demo as visit_demo
 
 
 class Command(BaseCommand):
@@ -9,9 +10,11 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         users = patient_demo.seed_accounts()
         patients = patient_demo.seed_patients(users)
+        visit_demo.seed_nurses(users)
+        orders = visit_demo.seed_orders(users)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo ready: {len(users)} accounts ({', '.join(users)}), {len(patients)} patients. "
-                "Password: the DEMO_PASSWORD variable, or the default in the README."
+                f"Demo ready: {len(users)} accounts ({', '.join(users)}), {len(patients)} patients, "
+                f"{orders} new orders. Password: the DEMO_PASSWORD variable, or the default in the README."
             )
         )
