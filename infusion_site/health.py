@@ -2,10 +2,9 @@
 
 import time
 
+import redis
 from django.conf import settings
 from django.db import connection
-
-import redis
 
 HEARTBEAT_KEY = "infusion:worker:heartbeat"
 

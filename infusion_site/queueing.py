@@ -17,7 +17,9 @@ def publish(task, *args, **kwargs) -> bool:
     try:
         task.apply_async(args=args, kwargs=kwargs)
     except Exception as error:  # kombu raises several transport errors; none may break a request
-        logger.warning("Could not publish %s (%s); the periodic sweep will pick it up.", task.name, type(error).__name__)
+        logger.warning(
+            "Could not publish %s (%s); the periodic sweep will pick it up.", task.name, type(error).__name__
+        )
         return False
     return True
 

@@ -4,9 +4,8 @@ A user's role is their group membership (superusers act as coordinators). The
 first group found wins; nobody is given two roles by the app.
 """
 
-from django.contrib.auth.models import Group
-
 import rules
+from django.contrib.auth.models import Group
 
 NURSE = "Nurse"
 COORDINATOR = "Coordinator"

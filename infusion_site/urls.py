@@ -11,8 +11,10 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("patients/", include("patients.urls")),
-    path("portal/", include("patients.portal_urls")),
+    path("portal/", include("visits.urls_portal")),
+    path("alerts/", include("visits.urls_alerts")),
     path("visits/", include("visits.urls")),
+    path("schedule/", include("visits.urls_board")),
     path("", include("visits.urls_orders")),
     path("admin/", admin.site.urls),
 ]

@@ -9,7 +9,7 @@ from infusion_site import health
 from infusion_site.roles import COORDINATOR, NURSE, PATIENT, role_of
 
 ROLE_HOMES = {
-    COORDINATOR: "patients:list",
+    COORDINATOR: "schedule:board",
     NURSE: "visits:today",
     PATIENT: "portal:home",
 }

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from infusion_site.access import role_required
 from infusion_site.audit import record_access
-from infusion_site.roles import is_coordinator, is_nurse, is_patient
+from infusion_site.roles import is_coordinator, is_nurse
 from patients import selectors, services
 from patients.forms import (
     AuthorizationForm,
@@ -163,10 +163,3 @@ def invite(request, pk):
     return render(
         request, "patients/patient_detail.html", _detail_context(request, patient, {"invite": form}), status=400
     )
-
-
-@role_required(is_patient)
-def portal_home(request):
-    patient = selectors.own_record(user=request.user)
-    record_access(patient)
-    return render(request, "portal/home.html", {"patient": patient})

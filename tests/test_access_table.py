@@ -10,8 +10,8 @@ so a new view cannot be forgotten. Expected answers:
   405     the method is not allowed
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -43,6 +43,34 @@ def order_for(cast):
 
 def reset_kwargs(cast):
     return {"uidb64": "MQ", "token": "set-password"}
+
+
+def upcoming_visit_pk(cast):
+    """An upcoming visit of the first patient (one per test)."""
+    from tests.factories import VisitFactory
+    from visits.models import Visit
+
+    visit = Visit.objects.filter(patient=cast.patient).upcoming().first()
+    return {"pk": (visit or VisitFactory(order=order_for(cast), patient=cast.patient)).pk}
+
+
+def reschedule_request_pk(cast):
+    """An open reschedule request from the first patient."""
+    from visits.models import RescheduleRequest
+
+    request, _ = RescheduleRequest.objects.get_or_create(
+        visit_id=upcoming_visit_pk(cast)["pk"],
+        resolved_at=None,
+        defaults={"reason": "Away", "preferred_dates": "Later"},
+    )
+    return {"pk": request.pk}
+
+
+def calendar_token(cast):
+    """The first patient's calendar feed address."""
+    from visits.models import CalendarFeed
+
+    return {"token": CalendarFeed.objects.get_or_create(patient=cast.patient)[0].token}
 
 
 TABLE: dict[str, Row] = {
@@ -83,6 +111,34 @@ TABLE: dict[str, Row] = {
         (LOGIN, 403, 403, 403, 403, 200), kwargs=lambda cast: {"pk": order_for(cast).pk}, method="post"
     ),
     "portal:home": Row((LOGIN, 200, 200, 403, 403, 403)),
+    "portal:reschedule": Row((LOGIN, 400, 404, 403, 403, 403), kwargs=upcoming_visit_pk, method="post"),
+    "portal:calendar_renew": Row((LOGIN, 302, 302, 403, 403, 403), method="post"),
+    "portal:calendar_revoke": Row((LOGIN, 302, 302, 403, 403, 403), method="post"),
+    "portal:calendar_feed": Row((200, 200, 200, 200, 200, 200), kwargs=calendar_token),
+    "alerts:queue": Row((LOGIN, 403, 403, 403, 403, 200)),
+    "alerts:resolve_request": Row((LOGIN, 403, 403, 403, 403, 400), kwargs=reschedule_request_pk, method="post"),
+    "schedule:board": Row((LOGIN, 403, 403, 403, 403, 200)),
+    "schedule:nurse_availability": Row(
+        (LOGIN, 403, 403, 403, 403, 200), kwargs=lambda cast: {"nurse_id": cast.assigned_nurse.pk}
+    ),
+    "schedule:time_off_add": Row(
+        (LOGIN, 403, 403, 403, 403, 400), kwargs=lambda cast: {"nurse_id": cast.assigned_nurse.pk}, method="post"
+    ),
+    "schedule:time_off_remove": Row(  # one hour off on the day the patient was registered
+        (LOGIN, 403, 403, 403, 403, 302),
+        kwargs=lambda cast: {
+            "nurse_id": cast.assigned_nurse.pk,
+            "time_off_id": cast.assigned_nurse.time_off.create(
+                starts_at=cast.patient.created_at.replace(hour=0), ends_at=cast.patient.created_at.replace(hour=1)
+            ).pk,
+        },
+        method="post",
+    ),
+    "schedule:assign": Row((LOGIN, 403, 403, 403, 403, 400), kwargs=upcoming_visit_pk, method="post"),
+    "schedule:unassign": Row((LOGIN, 403, 403, 403, 403, 400), kwargs=upcoming_visit_pk, method="post"),
+    "schedule:reschedule": Row((LOGIN, 403, 403, 403, 403, 400), kwargs=upcoming_visit_pk, method="post"),
+    "schedule:cancel": Row((LOGIN, 403, 403, 403, 403, 400), kwargs=upcoming_visit_pk, method="post"),
+    "schedule:missed": Row((LOGIN, 403, 403, 403, 403, 400), kwargs=upcoming_visit_pk, method="post"),
     "visits:today": Row((LOGIN, 403, 403, 200, 200, 403)),
 }
 

@@ -33,7 +33,7 @@ def is_signed_in(client: Client) -> bool:
     return SESSION_KEY in client.session
 
 
-def assert_signed_in(client: Client, home: str = "/patients/"):
+def assert_signed_in(client: Client, home: str = "/schedule/"):
     response = client.get("/")
     assert response.status_code == 302
     assert response["Location"] == home
@@ -70,7 +70,7 @@ def test_login_page_shows_our_sign_in_form(db):
 @pytest.mark.parametrize(
     "role, home",
     [
-        ("coordinator", "/patients/"),
+        ("coordinator", "/schedule/"),
         ("assigned_nurse", "/visits/today/"),
         ("unassigned_nurse", "/visits/today/"),
         ("patient_user", "/portal/"),
@@ -299,6 +299,7 @@ PUBLIC_URL_NAMES = {
     "password_reset_confirm",
     "password_reset_complete",
     "admin:login",
+    "portal:calendar_feed",
 }
 
 

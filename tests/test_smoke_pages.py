@@ -5,7 +5,7 @@ from tests.conftest import client_for
 
 def test_each_role_lands_on_its_home(cast):
     expected = {
-        "coordinator": reverse("patients:list"),
+        "coordinator": reverse("schedule:board"),
         "assigned_nurse": reverse("visits:today"),
         "patient_user": reverse("portal:home"),
     }

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from infusion_site.roles import COORDINATOR, NURSE, PATIENT, role_of
-from patients.models import Patient
+from patients.models import Patient, validate_time_zone
 from visits import clinical
 
 
@@ -414,7 +414,9 @@ class VisitEvent(models.Model):
     visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=12, choices=Kind.choices)
     detail = models.TextField(blank=True)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -433,7 +435,7 @@ class NurseProfile(models.Model):
     travel_buffer_minutes = models.PositiveSmallIntegerField(
         default=30, validators=[MaxValueValidator(240)], help_text="Between two visits, for the drive."
     )
-    time_zone = models.CharField(max_length=64, default=settings.TIME_ZONE)
+    time_zone = models.CharField(max_length=64, default=settings.TIME_ZONE, validators=[validate_time_zone])
 
     def __str__(self) -> str:
         return f"Profile of {self.nurse}"
@@ -501,6 +503,11 @@ class RescheduleRequest(models.Model):
 
     class Meta:
         ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["visit"], condition=Q(resolved_at__isnull=True), name="one_open_reschedule_request_per_visit"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Reschedule request {self.pk}"

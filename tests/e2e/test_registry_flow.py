@@ -11,7 +11,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_coordinator_registers_a_patient_in_pounds_and_finds_them_by_mrn(live_server, page, login, cast):
     login("coord", factories.PASSWORD)
-    expect(page).to_have_url(re.compile(r"/patients/$"))
+    expect(page).to_have_url(re.compile(r"/schedule/$"))
+    page.get_by_role("link", name="Patients").click()
     page.get_by_role("link", name="Register a patient").click()
 
     page.get_by_label("MRN").fill("mrn7788")

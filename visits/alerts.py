@@ -1,0 +1,302 @@
+"""The coordinator's alert queue: what needs a person to act, most urgent first.
+
+Each kind of alert is one function decorated with ``@alert_source("kind")`` that
+returns a list of ``Alert``; ``collect_alerts()`` runs every source and sorts the
+result by severity, then by when it is due. A new kind (reactions, overdue charts,
+check-in exceptions, labs due …) is one more decorated function here or in a module
+imported here; the page and its tests need no change. Each source makes a fixed
+number of queries, whatever the amount of data, so the page stays fast.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from enum import IntEnum
+
+from django.db import transaction
+from django.db.models import Count, Exists, ExpressionWrapper, F, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+
+from patients.models import PriorAuthorization
+from visits.models import RescheduleRequest, Visit
+
+UNASSIGNED_WITHIN = timedelta(hours=72)
+UNASSIGNED_URGENT_WITHIN = timedelta(hours=24)
+AUTHORIZATION_ENDS_WITHIN_DAYS = 14
+AUTHORIZATION_URGENT_DAYS = 3
+AUTHORIZATION_FEW_VISITS_LEFT = 2
+REQUEST_SOON_WITHIN = timedelta(hours=72)
+
+
+class Severity(IntEnum):
+    """Lower sorts first."""
+
+    URGENT = 1
+    SOON = 2
+    INFO = 3
+
+    @property
+    def label(self) -> str:
+        return {Severity.URGENT: "Urgent", Severity.SOON: "Soon", Severity.INFO: "To handle"}[self]
+
+    @property
+    def css(self) -> str:
+        return {Severity.URGENT: "danger", Severity.SOON: "warning", Severity.INFO: "secondary"}[self]
+
+
+@dataclass
+class Alert:
+    kind: str
+    severity: Severity
+    title: str
+    detail: str  # in words, for the coordinator
+    url: str  # where the coordinator acts on it
+    due: datetime  # sorts alerts of equal severity
+    about: object  # the row the alert is about
+    action_label: str = "Open"
+    # A partial included under the alert, for kinds that are handled right on the queue.
+    form_template: str = ""
+    lines: list[str] = field(default_factory=list)  # extra facts, one a line
+
+    @property
+    def key(self) -> str:
+        """Unique across kinds (two kinds may be about rows with the same pk)."""
+        return f"{self.kind}-{getattr(self.about, 'pk', id(self.about))}"
+
+
+@dataclass(frozen=True)
+class AlertSource:
+    kind: str
+    label: str
+    collect: Callable[..., list[Alert]]
+
+
+SOURCES: dict[str, AlertSource] = {}
+
+
+def alert_source(kind: str, *, label: str | None = None):
+    """Register a function ``f(*, now) -> list[Alert]`` as the source of one kind of alert."""
+
+    def register(collect):
+        if kind in SOURCES:
+            raise ValueError(f"Alert kind {kind!r} is registered twice")
+        SOURCES[kind] = AlertSource(kind=kind, label=label or kind.replace("_", " ").capitalize(), collect=collect)
+        return collect
+
+    return register
+
+
+def sort_key(alert: Alert):
+    return (alert.severity, alert.due, alert.kind, alert.key)
+
+
+def collect_alerts(*, now: datetime | None = None, kinds=None) -> list[Alert]:
+    now = now or timezone.now()
+    sources = [source for source in SOURCES.values() if kinds is None or source.kind in kinds]
+    alerts = [alert for source in sources for alert in source.collect(now=now)]
+    return sorted(alerts, key=sort_key)
+
+
+@dataclass
+class AlertGroup:
+    source: AlertSource
+    alerts: list[Alert]
+
+    @property
+    def count(self) -> int:
+        return len(self.alerts)
+
+    @property
+    def urgent_count(self) -> int:
+        return sum(alert.severity == Severity.URGENT for alert in self.alerts)
+
+
+def group_alerts(alerts: list[Alert]) -> list[AlertGroup]:
+    """One group per registered kind, in registration order, each keeping the sorted order."""
+    return [AlertGroup(source, [alert for alert in alerts if alert.kind == kind]) for kind, source in SOURCES.items()]
+
+
+# --- Wording shared by the sources ---------------------------------------------------------
+
+
+def board_url(visit: Visit) -> str:
+    """The coordinator board on the week (Monday, in the patient's time zone) of the visit.
+
+    A plain path, not reverse(): the board is its own piece of work and takes ``?week=YYYY-MM-DD``.
+    """
+    day = visit.local_start.date()
+    monday = day - timedelta(days=day.weekday())
+    return f"/schedule/?week={monday.isoformat()}#visit-{visit.pk}"
+
+
+def when_text(moment: datetime, zone) -> str:
+    local = timezone.localtime(moment, zone)
+    hour = local.hour % 12 or 12
+    minutes = f"{local.minute:02d}"
+    return f"{local:%a} {local.day} {local:%b}, {hour}:{minutes} {'am' if local.hour < 12 else 'pm'} {local.tzname()}"
+
+
+def in_how_long(delta: timedelta) -> str:
+    hours = int(delta.total_seconds() // 3600)
+    if delta < timedelta(0):
+        return "already started"
+    if hours < 1:
+        return "in less than an hour"
+    if hours < 48:
+        return f"in {hours} hour{'s' if hours != 1 else ''}"
+    return f"in {hours // 24} days"
+
+
+def days_text(days: int) -> str:
+    if days == 0:
+        return "today"
+    if days == 1:
+        return "tomorrow"
+    return f"in {days} days"
+
+
+def start_of_day(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+# --- Sources ---------------------------------------------------------------------------------
+
+
+@alert_source("unassigned_visit", label="Unassigned visits")
+def unassigned_visits(*, now: datetime) -> list[Alert]:
+    """Scheduled visits without a nurse that start within the next 72 hours."""
+    visits = Visit.objects.filter(
+        nurse__isnull=True,
+        status=Visit.Status.SCHEDULED,
+        planned_start__gte=now,
+        planned_start__lt=now + UNASSIGNED_WITHIN,
+    ).select_related("patient", "order__product")
+    return [
+        Alert(
+            kind="unassigned_visit",
+            severity=Severity.URGENT if visit.planned_start - now < UNASSIGNED_URGENT_WITHIN else Severity.SOON,
+            title=f"No nurse for {visit.patient.full_name}",
+            detail=(
+                f"{visit.order.product.name}, cycle {visit.cycle_number} day {visit.day_number}: "
+                f"{when_text(visit.planned_start, visit.patient.zone)} "
+                f"({in_how_long(visit.planned_start - now)}), {visit.planned_minutes} min."
+            ),
+            url=board_url(visit),
+            action_label="Assign on the board",
+            due=visit.planned_start,
+            about=visit,
+        )
+        for visit in visits
+    ]
+
+
+def visits_used_subquery() -> Subquery:
+    """The patient's live visits (not cancelled or missed) dated inside the authorization window."""
+    used = (
+        Visit.objects.active()
+        .filter(
+            patient=OuterRef("patient"),
+            planned_start__date__gte=OuterRef("valid_from"),
+            planned_start__date__lte=OuterRef("valid_to"),
+        )
+        .order_by()
+        .values("patient")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(used, output_field=IntegerField()), Value(0))
+
+
+@alert_source("authorization", label="Prior authorizations")
+def authorizations_running_out(*, now: datetime) -> list[Alert]:
+    """Authorizations ending within 14 days (unless a later one is on file), or with 2 or fewer visits left."""
+    today = timezone.localdate(now)
+    ends_by = today + timedelta(days=AUTHORIZATION_ENDS_WITHIN_DAYS)
+    renewed = PriorAuthorization.objects.filter(patient=OuterRef("patient"), valid_to__gt=OuterRef("valid_to"))
+    authorizations = (
+        PriorAuthorization.objects.filter(valid_to__gte=today)
+        .annotate(visits_used=visits_used_subquery(), renewed=Exists(renewed))
+        .annotate(visits_left=ExpressionWrapper(F("visits_authorized") - F("visits_used"), output_field=IntegerField()))
+        .filter(Q(valid_to__lte=ends_by, renewed=False) | Q(visits_left__lte=AUTHORIZATION_FEW_VISITS_LEFT))
+        .select_related("patient")
+    )
+    alerts = []
+    for authorization in authorizations:
+        days_left = authorization.days_left(today)
+        ends_soon = days_left <= AUTHORIZATION_ENDS_WITHIN_DAYS and not authorization.renewed
+        few_left = authorization.visits_left <= AUTHORIZATION_FEW_VISITS_LEFT
+        reasons = []
+        if ends_soon:
+            reasons.append(
+                f"ends {authorization.valid_to:%a} {authorization.valid_to.day} "
+                f"{authorization.valid_to:%b %Y} ({days_text(days_left)})"
+            )
+        if few_left:
+            left = authorization.visits_left
+            reasons.append(
+                f"{authorization.visits_used} of {authorization.visits_authorized} authorized visits are used or "
+                f"planned: {'none' if left <= 0 else left} left" + (f", {-left} over" if left < 0 else "")
+            )
+        urgent = (ends_soon and days_left <= AUTHORIZATION_URGENT_DAYS) or authorization.visits_left <= 0
+        alerts.append(
+            Alert(
+                kind="authorization",
+                severity=Severity.URGENT if urgent else Severity.SOON,
+                title=f"Authorization {authorization.payer} #{authorization.number} for "
+                f"{authorization.patient.full_name}",
+                detail="It " + " and ".join(reasons) + ".",
+                url=reverse("patients:detail", args=[authorization.patient_id]) + "#authorizations",
+                action_label="Open the patient",
+                due=start_of_day(authorization.valid_to),
+                about=authorization,
+            )
+        )
+    return alerts
+
+
+@alert_source("reschedule_request", label="Reschedule requests from patients")
+def open_reschedule_requests(*, now: datetime) -> list[Alert]:
+    """Patients' requests to move a visit that nobody has answered yet."""
+    requests = RescheduleRequest.objects.filter(resolved_at__isnull=True).select_related(
+        "visit__patient", "visit__order__product", "visit__nurse"
+    )
+    alerts = []
+    for request in requests:
+        visit = request.visit
+        nurse = (visit.nurse.get_full_name() or visit.nurse.username) if visit.nurse else "no nurse yet"
+        alerts.append(
+            Alert(
+                kind="reschedule_request",
+                severity=Severity.SOON if visit.planned_start - now < REQUEST_SOON_WITHIN else Severity.INFO,
+                title=f"{visit.patient.full_name} asks to move a visit",
+                detail=(
+                    f"{visit.order.product.name} on {when_text(visit.planned_start, visit.patient.zone)} "
+                    f"({in_how_long(visit.planned_start - now)}), {nurse}."
+                ),
+                lines=[
+                    f"Reason: {request.reason}",
+                    f"Preferred: {request.preferred_dates}",
+                    f"Asked {when_text(request.created_at, visit.patient.zone)}",
+                ],
+                url=board_url(visit),
+                action_label="Move it on the board",
+                due=visit.planned_start,
+                about=request,
+                form_template="visits/alerts/resolve_request_form.html",
+            )
+        )
+    return alerts
+
+
+# --- Acting on an alert --------------------------------------------------------------------------
+
+
+def reschedule_request_resolve(*, request: RescheduleRequest, resolution: str, by) -> bool:
+    """Close a patient's request with a note; False if someone else closed it first."""
+    with transaction.atomic():
+        closed = RescheduleRequest.objects.filter(pk=request.pk, resolved_at__isnull=True).update(
+            resolved_at=timezone.now(), resolved_by=by, resolution=resolution
+        )
+    return closed == 1
