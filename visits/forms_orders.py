@@ -75,7 +75,7 @@ class TherapyOrderForm(forms.ModelForm):
             "notes": forms.Textarea(attrs={"rows": 2}),
         }
 
-    def __init__(self, *args, patient, preview_url, **kwargs):
+    def __init__(self, *args, patient, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.patient = patient
         self.fields["product"].queryset = Product.objects.filter(is_active=True)
@@ -85,16 +85,9 @@ class TherapyOrderForm(forms.ModelForm):
         if not self.instance.pk:
             self.fields["prescriber"].initial = patient.prescriber_name
             self.fields.pop("status")
-        live_preview = {
-            "hx-post": preview_url,
-            "hx-trigger": "change, keyup changed delay:600ms",
-            "hx-target": "#order-preview",
-            "hx-include": "closest form",
-        }
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
-        self.helper.attrs = live_preview
         self.helper.layout = Layout(
             Fieldset(
                 "Product and dose",

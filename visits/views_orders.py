@@ -33,8 +33,8 @@ def _order_form_page(request, *, patient, order=None):
     preview_url = (
         reverse("orders:edit_preview", args=[order.pk]) if order else reverse("orders:preview", args=[patient.pk])
     )
-    form = TherapyOrderForm(request.POST or None, instance=order, patient=patient, preview_url=preview_url)
-    context = {"patient": patient, "order": order, "form": form}
+    form = TherapyOrderForm(request.POST or None, instance=order, patient=patient)
+    context = {"patient": patient, "order": order, "form": form, "preview_url": preview_url}
     if request.method == "POST" and "save" in request.POST and form.is_valid():
         try:
             saved, visits = order_services.order_save(order=form.save(commit=False), by=request.user)
@@ -66,7 +66,7 @@ def order_edit(request, pk):
 
 
 def _preview(request, patient, order=None):
-    form = TherapyOrderForm(request.POST, instance=order, patient=patient, preview_url="")
+    form = TherapyOrderForm(request.POST, instance=order, patient=patient)
     return render(request, "visits/orders/partials/preview.html", _preview_context(form))
 
 
