@@ -1,7 +1,9 @@
+import importlib
 from datetime import date, time, timedelta
 from decimal import Decimal
 
 import factory
+from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
@@ -110,9 +112,12 @@ def on_care_team(patient, nurse_user):
 # --- visits ---------------------------------------------------------------------------------
 
 def product(name="Octagam 10%"):
-    """Products come from the catalog migration."""
+    """Products come from the catalog migration; a transactional test's flush removes them, so reload if gone."""
     from visits.models import Product
 
+    if not Product.objects.exists():
+        catalog = importlib.import_module("visits.migrations.0002_product_catalog")
+        catalog.add_catalog(django_apps, None)
     return Product.objects.get(name=name)
 
 

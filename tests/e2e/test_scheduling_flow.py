@@ -1,4 +1,3 @@
-import re
 from datetime import time, timedelta
 
 import pytest
@@ -17,6 +16,7 @@ def next_monday():
 
 
 def test_coordinator_orders_ivig_staffs_it_and_the_patient_sees_the_visits(live_server, page, login, cast):
+    octagam = factories.product("Octagam 10%")
     factories.AuthorizationFactory(patient=cast.patient, visits_authorized=24)
     nurse = cast.assigned_nurse
     nurse.first_name, nurse.last_name = "Nora", "Fields"
@@ -32,7 +32,7 @@ def test_coordinator_orders_ivig_staffs_it_and_the_patient_sees_the_visits(live_
     page.get_by_role("link", name=f"{cast.patient.last_name}, {cast.patient.first_name}").click()
     page.get_by_role("link", name="New order").click()
 
-    page.locator("#id_product").select_option(str(factories.product("Octagam 10%").pk))
+    page.locator("#id_product").select_option(str(octagam.pk))
     page.locator("#id_dose_rule").select_option("g_per_kg")
     page.locator("#id_dose_amount").fill("2")
     page.locator("#id_regimen").select_option("cycle")
