@@ -51,13 +51,14 @@ ROLES = ["anonymous", "patient_user", "other_patient_user", "assigned_nurse", "u
 
 @pytest.fixture
 def cast(db) -> Cast:
-    coordinator = factories.coordinator(username="coord")
-    assigned = factories.nurse(username="nurse-assigned")
-    unassigned = factories.nurse(username="nurse-unassigned")
-    patient_user = factories.patient_user(username="patient-a")
-    other_user = factories.patient_user(username="patient-b")
-    patient = factories.PatientFactory(user=patient_user)
-    other = factories.PatientFactory(user=other_user)
+    # Fixed, distinctive names: a test that asserts a name is absent must not fail by coincidence.
+    coordinator = factories.coordinator(username="coord", first_name="Carmen", last_name="Ortiz")
+    assigned = factories.nurse(username="nurse-assigned", first_name="Nora", last_name="Fieldhouse")
+    unassigned = factories.nurse(username="nurse-unassigned", first_name="Umar", last_name="Hadleigh")
+    patient_user = factories.patient_user(username="patient-a", first_name="Marisol", last_name="Delacroix")
+    other_user = factories.patient_user(username="patient-b", first_name="Thaddeus", last_name="Okonkwo")
+    patient = factories.PatientFactory(user=patient_user, first_name="Marisol", last_name="Delacroix")
+    other = factories.PatientFactory(user=other_user, first_name="Thaddeus", last_name="Okonkwo")
     factories.WeightFactory(patient=patient)
     factories.WeightFactory(patient=other)
     factories.on_care_team(patient, assigned)

@@ -53,7 +53,7 @@ def test_a_patient_sees_only_their_own_home(live_server, page, login, cast):
     login("patient-a", factories.PASSWORD)
     expect(page).to_have_url(re.compile(r"/portal/$"))
     expect(page.get_by_role("heading", name=f"Hello, {cast.patient.first_name}")).to_be_visible()
-    expect(page.get_by_text(cast.patient.full_name)).to_be_visible()
+    expect(page.locator("main").get_by_text(cast.patient.full_name, exact=True)).to_be_visible()
     expect(page.get_by_text(cast.other_patient.last_name)).to_have_count(0)
     expect(page.get_by_role("link", name="Patients")).to_have_count(0)
     response = page.goto(f"{live_server.url}/patients/{cast.other_patient.pk}/")
