@@ -11,8 +11,11 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
+from django.http import HttpResponse
+from django.shortcuts import resolve_url
 from django.utils import timezone
 
+BACKGROUND_POLL_HEADER = "X-Background-Poll"
 SIGNED_IN_AT = "_signed_in_at"
 LAST_SEEN_AT = "_last_seen_at"
 
@@ -31,6 +34,10 @@ class SessionLifetimeMiddleware:
             too_old = now - signed_in_at > settings.SESSION_ABSOLUTE_LIFETIME
             if idle or too_old:
                 logout(request)
+                if request.headers.get("HX-Request"):
+                    # An in-page update must not swap the login page into a corner of the chart: reload it whole.
+                    messages.info(request, "You were signed out. Please sign in again.")
+                    return HttpResponse(status=204, headers={"HX-Redirect": resolve_url(settings.LOGIN_URL)})
                 messages.info(
                     request,
                     f"You were signed out after {settings.SESSION_IDLE_TIMEOUT // 60} minutes without "
@@ -39,7 +46,8 @@ class SessionLifetimeMiddleware:
                     else f"Your session reached its {settings.SESSION_ABSOLUTE_LIFETIME // 3600}-hour limit. "
                     "Please sign in again.",
                 )
-            else:
+            elif not request.headers.get(BACKGROUND_POLL_HEADER):
+                # A page refreshing itself (the chart's "what is next" strip) is not the user being active.
                 session[LAST_SEEN_AT] = now
         return self.get_response(request)
 

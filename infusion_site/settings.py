@@ -235,6 +235,10 @@ CELERY_BEAT_SCHEDULE = {
 # /healthz calls the worker down when its last heartbeat is older than this.
 WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=90)
 
+# --- Visit rules -------------------------------------------------------------------
+# A check-in farther than this from the home is saved as "location not verified" (DESIGN §3).
+CHECKIN_RADIUS_M = env.int("CHECKIN_RADIUS_M", default=200)
+
 # --- The agency ------------------------------------------------------------------
 AGENCY_NAME = env.str("AGENCY_NAME", default="Home Infusion Nursing")
 AGENCY_PHONE = env.str("AGENCY_PHONE", default="+1 555 0100")

@@ -28,7 +28,14 @@ def patient_for_page(*, user, pk: int) -> Patient:
         Patient.objects.visible_to(user)
         .select_related("user")
         .prefetch_related(
-            "diagnoses", "weights", "lab_results", "authorizations", "invitations", "orders__product", CARE_TEAM
+            "diagnoses",
+            "weights",
+            "lab_results",
+            "authorizations",
+            "invitations",
+            "orders__product",
+            "outcome_measures",
+            CARE_TEAM,
         )
     )
     return get_object_or_404(queryset, pk=pk)

@@ -50,8 +50,21 @@ def celery_worker(*, log_path: Path, concurrency: int = 1, **env):
     require(redis_answers(), f"Redis must answer at {settings.REDIS_URL}")
     log = open(log_path, "w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "infusion_site", "worker", "--loglevel", "INFO",
-         "--concurrency", str(concurrency), "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "infusion_site",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            str(concurrency),
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
         cwd=PROJECT,
         env=worker_env(**env),
         stdout=log,

@@ -111,6 +111,7 @@ def on_care_team(patient, nurse_user):
 
 # --- visits ---------------------------------------------------------------------------------
 
+
 def product(name="Octagam 10%"):
     """Products come from the catalog migration; a transactional test's flush removes them, so reload if gone."""
     from visits.models import Product
@@ -155,3 +156,28 @@ class VisitFactory(factory.django.DjangoModelFactory):
     infusion_minutes = 145
     dose_mg = Decimal("28000")
     volume_ml = Decimal("280")
+
+
+def infusing_visit(*, nurse_user, rates=(42, 84, 126), ended_minutes_ago=None, **kwargs):
+    """A visit of ``nurse_user`` started two hours ago, with its rate steps 30 min apart (first one the start).
+
+    ``ended_minutes_ago`` records the end of the infusion that long ago (the visit is then observing).
+    """
+    from visits.models import InfusionRecord, RateChange, Visit
+
+    now = timezone.now()
+    started = now - timedelta(hours=2)
+    status = Visit.Status.INFUSING if ended_minutes_ago is None else Visit.Status.OBSERVING
+    kwargs.setdefault("planned_start", started)
+    visit = VisitFactory(nurse=nurse_user, status=status, **kwargs)
+    on_care_team(visit.patient, nurse_user)
+    ended = None if ended_minutes_ago is None else now - timedelta(minutes=ended_minutes_ago)
+    InfusionRecord.objects.create(visit=visit, started_at=started, ended_at=ended, version=1)
+    for step, rate in enumerate(rates):
+        RateChange.objects.create(
+            visit=visit,
+            at=started + timedelta(minutes=30 * step),
+            kind=RateChange.Kind.START if step == 0 else RateChange.Kind.INCREASE,
+            rate_ml_per_hr=Decimal(rate),
+        )
+    return visit

@@ -73,6 +73,27 @@ def calendar_token(cast):
     return {"token": CalendarFeed.objects.get_or_create(patient=cast.patient)[0].token}
 
 
+def nurse_visit_pk(cast):
+    """A visit of the first patient assigned to the assigned nurse (one per test)."""
+    from tests.factories import VisitFactory
+    from visits.models import Visit
+
+    visit = Visit.objects.filter(patient=cast.patient, nurse=cast.assigned_nurse).first()
+    return {"pk": (visit or VisitFactory(order=order_for(cast), patient=cast.patient, nurse=cast.assigned_nurse)).pk}
+
+
+def vial_kwargs(cast):
+    """A vial recorded on the assigned nurse's visit of the first patient."""
+    from tests.factories import product
+    from visits.models import VialUsed
+
+    pk = nurse_visit_pk(cast)["pk"]
+    vial = VialUsed.objects.create(
+        visit_id=pk, product=product(), lot_number="A1", expires_on="2100-01-01", size_mg=10000
+    )
+    return {"pk": pk, "vial_pk": vial.pk}
+
+
 TABLE: dict[str, Row] = {
     # name                                anonymous patient other  nurse  unassigned coordinator
     "home": Row((LOGIN, 302, 302, 302, 302, 302)),
@@ -140,6 +161,26 @@ TABLE: dict[str, Row] = {
     "schedule:cancel": Row((LOGIN, 403, 403, 403, 403, 400), kwargs=upcoming_visit_pk, method="post"),
     "schedule:missed": Row((LOGIN, 403, 403, 403, 403, 400), kwargs=upcoming_visit_pk, method="post"),
     "visits:today": Row((LOGIN, 403, 403, 200, 200, 403)),
+    "visits:chart": Row((LOGIN, 403, 403, 200, 404, 200), kwargs=nurse_visit_pk),
+    "visits:reaction_add": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
+    "visits:sign": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
+    "visits:addendum_add": Row((LOGIN, 403, 403, 400, 404, 400), kwargs=nurse_visit_pk, method="post"),
+    "visits:outcome_add": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
+    "visits:checklist_save": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
+    "visits:checklist_override": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
+    "visits:checklist_complete": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
+    "visits:premedication_add": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
+    "visits:vial_add": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
+    "visits:vial_remove": Row((LOGIN, 403, 403, 302, 404, 403), kwargs=vial_kwargs, method="post"),
+    "visits:check_in": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
+    "visits:check_out": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
+    "visits:print": Row((LOGIN, 403, 403, 200, 404, 200), kwargs=nurse_visit_pk),
+    "visits:recall": Row((LOGIN, 403, 403, 403, 403, 200)),
+    "visits:next": Row((LOGIN, 403, 403, 200, 404, 200), kwargs=nurse_visit_pk),
+    "visits:infusion_start": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
+    "visits:infusion_rate": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
+    "visits:infusion_end": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
+    "visits:vitals_add": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
 }
 
 # The Django admin is for superusers only; every admin page sends other roles to the admin login.

@@ -333,3 +333,17 @@ def test_public_page_answers_anonymously_without_patient_data(cast, url):
     for patient in (cast.patient, cast.other_patient):
         for value in (patient.mrn, patient.first_name, patient.last_name):
             assert value not in page
+
+
+def test_a_page_refreshing_itself_does_not_keep_the_session_alive(cast):
+    client = Client()
+    with time_machine.travel(dt.datetime(2026, 11, 21, 9, 0, tzinfo=dt.UTC), tick=False) as clock:
+        assert client.post(reverse("login"), {"username": "coord", "password": PASSWORD}).status_code == 302
+        for _ in range(3):  # the chart's strip polls every minute; the nurse has put the tablet down
+            clock.shift(dt.timedelta(minutes=5))
+            client.get(reverse("patients:list"), HTTP_X_BACKGROUND_POLL="1")
+        clock.shift(dt.timedelta(minutes=1))  # 16 minutes since the nurse last touched the page
+        response = client.get(reverse("patients:list"), HTTP_HX_REQUEST="true")
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == reverse("login")
+    assert SESSION_KEY not in client.session

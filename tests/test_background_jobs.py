@@ -31,9 +31,7 @@ def mail_dir(tmp_path):
 @pytest.fixture
 def worker(tmp_path, mail_dir):
     purge_queue()
-    with celery_worker(
-        log_path=tmp_path / "worker.log", EMAIL_URL="filemail://", EMAIL_FILE_PATH=mail_dir
-    ) as process:
+    with celery_worker(log_path=tmp_path / "worker.log", EMAIL_URL="filemail://", EMAIL_FILE_PATH=mail_dir) as process:
         yield process
 
 

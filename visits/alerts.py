@@ -300,3 +300,188 @@ def reschedule_request_resolve(*, request: RescheduleRequest, resolution: str, b
             resolved_at=timezone.now(), resolved_by=by, resolution=resolution
         )
     return closed == 1
+
+
+# --- Severe reactions (visit chart) ------------------------------------------------------------------
+
+SEVERE_REACTION_SHOWN_FOR = timedelta(days=7)
+SEVERE_REACTION_URGENT_FOR = timedelta(hours=24)
+
+
+@alert_source("severe_reaction", label="Severe reactions (grade 3 or more)")
+def severe_reactions(*, now: datetime) -> list[Alert]:
+    """DESIGN §3: a grade 3 or more reaction alerts the coordinator at once; it stays on the queue for a week."""
+    from visits.models import Reaction  # the chart's models; imported here to keep this addition self-contained
+    from visits.services.signoff import SEVERE_GRADE, SYMPTOMS
+
+    reactions = Reaction.objects.filter(
+        grade__gte=SEVERE_GRADE, recorded_at__gte=now - SEVERE_REACTION_SHOWN_FOR
+    ).select_related("visit__patient", "visit__order__product", "visit__nurse")
+    alerts = []
+    for reaction in reactions:
+        visit = reaction.visit
+        zone = visit.patient.zone
+        nurse = (visit.nurse.get_full_name() or visit.nurse.username) if visit.nurse else "no nurse"
+        symptoms = ", ".join(
+            (reaction.other_symptom or "other") if key == "other" else SYMPTOMS.get(key, key).lower()
+            for key in reaction.symptoms
+        )
+        lines = [f"Action: {reaction.get_action_display().lower()}."]
+        if reaction.medications_given:
+            lines.append(f"Given: {reaction.medications_given}")
+        if reaction.physician_notified_at:
+            lines.append(f"Physician notified {when_text(reaction.physician_notified_at, zone)}.")
+        if reaction.outcome:
+            lines.append(f"Outcome: {reaction.outcome}")
+        alerts.append(
+            Alert(
+                kind="severe_reaction",
+                severity=Severity.URGENT if now - reaction.recorded_at < SEVERE_REACTION_URGENT_FOR else Severity.SOON,
+                title=f"Grade {reaction.grade} reaction: {visit.patient.full_name}",
+                detail=(
+                    f"{visit.order.product.name}, cycle {visit.cycle_number} day {visit.day_number}; "
+                    f"onset {when_text(reaction.onset_at, zone)}: {symptoms}. Nurse: {nurse}."
+                ),
+                lines=lines,
+                url=reverse("visits:chart", args=[visit.pk]) + "#section-reactions",
+                action_label="Open the chart",
+                due=reaction.onset_at,
+                about=reaction,
+            )
+        )
+    return alerts
+
+
+# --- Check-in exceptions (electronic visit verification) ----------------------------------------------
+
+CHECKIN_EXCEPTION_SHOWN_FOR = timedelta(days=14)
+
+
+@alert_source("checkin_exception", label="Check-in exceptions (location not verified)")
+def checkin_exceptions(*, now: datetime) -> list[Alert]:
+    """DESIGN §3: a check-in or check-out beyond the allowed radius, or without a location, goes to the
+    coordinator's exception queue. There is no "reviewed" mark yet, so an exception stays for two weeks."""
+    from visits.models import VisitVerification  # the chart's models; imported here to keep this addition apart
+    from visits.services.checkin import location_not_verified_reason
+
+    verifications = VisitVerification.objects.filter(
+        Q(check_in_verified=False) | Q(checked_out_at__isnull=False, check_out_verified=False),
+        checked_in_at__gte=now - CHECKIN_EXCEPTION_SHOWN_FOR,
+    ).select_related("visit__patient", "visit__order__product", "nurse")
+    alerts = []
+    for verification in verifications:
+        visit = verification.visit
+        reasons = []
+        if not verification.check_in_verified:
+            reasons.append(location_not_verified_reason(verification))
+        if verification.checked_out_at and not verification.check_out_verified:
+            reasons.append(location_not_verified_reason(verification, out=True))
+        nurse = verification.nurse.get_full_name() or verification.nurse.username
+        alerts.append(
+            Alert(
+                kind="checkin_exception",
+                severity=Severity.INFO,
+                title=f"Location not verified: {visit.patient.full_name}",
+                detail=(
+                    f"{verification.service}, checked in {when_text(verification.checked_in_at, visit.patient.zone)} "
+                    f"by {nurse}. " + ". ".join(reasons) + "."
+                ),
+                url=reverse("visits:chart", args=[visit.pk]) + "#section-checkin",
+                action_label="Open the chart",
+                due=verification.checked_in_at,
+                about=verification,
+            )
+        )
+    return alerts
+
+
+# --- Hard-stop overrides (pre-infusion checklist) ------------------------------------------------------
+
+HARD_STOP_OVERRIDE_SHOWN_FOR = timedelta(days=7)
+HARD_STOP_OVERRIDE_URGENT_FOR = timedelta(hours=24)
+
+
+@alert_source("hard_stop_override", label="Hard stops overridden before an infusion")
+def hard_stop_overrides(*, now: datetime) -> list[Alert]:
+    """DESIGN §3: a hard stop overridden by the nurse (with a reason) alerts the coordinator; one alert per
+    override, urgent for a day, kept for a week (there is no "reviewed" mark)."""
+    from visits.models import VisitEvent  # imported here to keep this addition self-contained
+    from visits.services.checklist import HARD_STOP_OVERRIDE_PREFIX
+
+    events = VisitEvent.objects.filter(
+        kind=VisitEvent.Kind.OVERRIDE,
+        detail__startswith=HARD_STOP_OVERRIDE_PREFIX,
+        at__gte=now - HARD_STOP_OVERRIDE_SHOWN_FOR,
+    ).select_related("visit__patient", "visit__order__product", "by")
+    alerts = []
+    for event in events:
+        visit = event.visit
+        nurse = (event.by.get_full_name() or event.by.username) if event.by else "a nurse"
+        what, _, rest = event.detail.partition("\n")
+        alerts.append(
+            Alert(
+                kind="hard_stop_override",
+                severity=Severity.URGENT if now - event.at < HARD_STOP_OVERRIDE_URGENT_FOR else Severity.SOON,
+                title=f"{what.removeprefix(HARD_STOP_OVERRIDE_PREFIX + ': ').rstrip('.')} overridden: "
+                f"{visit.patient.full_name}",
+                detail=(
+                    f"{visit.order.product.name}, cycle {visit.cycle_number} day {visit.day_number}; overridden by "
+                    f"{nurse} {when_text(event.at, visit.patient.zone)}."
+                ),
+                lines=[line for line in rest.splitlines() if line.strip()],
+                url=reverse("visits:chart", args=[visit.pk]) + "#section-checklist",
+                action_label="Open the chart",
+                due=event.at,
+                about=event,
+            )
+        )
+    return alerts
+
+
+# --- Flagged vital signs (visit chart) -----------------------------------------------------------------
+
+VITALS_FLAG_SHOWN_FOR = timedelta(hours=24)
+
+
+@alert_source("vitals_flag", label="Vital signs past the action thresholds")
+def flagged_vital_signs(*, now: datetime) -> list[Alert]:
+    """DESIGN §3: a set of vital signs past the action thresholds is saved, flagged, and shown on the coordinator's
+    queue; one alert per visit (its latest flagged set), kept for a day, urgent while the visit is still going on."""
+    from visits.models import VitalSigns  # the chart's models; imported here to keep this addition self-contained
+
+    flagged = (
+        VitalSigns.objects.filter(taken_at__gte=now - VITALS_FLAG_SHOWN_FOR)
+        .exclude(flags=[])
+        .select_related("visit__patient", "visit__order__product", "visit__nurse")
+        .order_by("visit_id", "-taken_at", "-pk")
+    )
+    latest: dict[int, tuple[object, int]] = {}
+    for row in flagged:
+        if not row.flags:
+            continue
+        first, count = latest.get(row.visit_id, (row, 0))
+        latest[row.visit_id] = (first, count + 1)
+    alerts = []
+    for row, count in latest.values():
+        visit = row.visit
+        zone = visit.patient.zone
+        nurse = (visit.nurse.get_full_name() or visit.nurse.username) if visit.nurse else "no nurse"
+        going_on = visit.status in (Visit.Status.CHECKED_IN, Visit.Status.INFUSING, Visit.Status.OBSERVING)
+        alerts.append(
+            Alert(
+                kind="vitals_flag",
+                severity=Severity.URGENT if going_on else Severity.SOON,
+                title=f"Vital signs flagged: {visit.patient.full_name}",
+                detail=(
+                    f"{visit.order.product.name}, cycle {visit.cycle_number} day {visit.day_number}; "
+                    f"{row.get_phase_display().lower()} set at {when_text(row.taken_at, zone)}"
+                    f"{f' ({count} flagged sets in the last 24 hours)' if count > 1 else ''}. Nurse: {nurse}."
+                ),
+                lines=list(row.flags),
+                url=reverse("visits:chart", args=[visit.pk]) + "#section-vitals",
+                action_label="Open the chart",
+                due=row.taken_at,
+                about=row,
+            )
+        )
+    return alerts

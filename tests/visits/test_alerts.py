@@ -198,7 +198,8 @@ def test_coordinator_sees_each_kind_with_its_count_and_where_to_act(cast):
 
     assert response.status_code == 200
     page = response.content.decode()
-    assert [(group.source.kind, group.count) for group in response.context["groups"]] == [
+    # Other kinds (chart alerts) have nothing to report here; only these three have.
+    assert [(group.source.kind, group.count) for group in response.context["groups"] if group.count] == [
         ("unassigned_visit", 1),
         ("authorization", 1),
         ("reschedule_request", 1),

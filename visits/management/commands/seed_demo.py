@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 
 from patients import demo as patient_demo
 from visits import demo as visit_demo
+from visits import demo_charts
 
 
 class Command(BaseCommand):
@@ -12,9 +13,11 @@ class Command(BaseCommand):
         patients = patient_demo.seed_patients(users)
         visit_demo.seed_nurses(users)
         orders = visit_demo.seed_orders(users)
+        charts = demo_charts.seed_charts(users)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo ready: {len(users)} accounts ({', '.join(users)}), {len(patients)} patients, "
-                f"{orders} new orders. Password: the DEMO_PASSWORD variable, or the default in the README."
+                f"{orders} new orders, {charts} newly charted visits. "
+                "Password: the DEMO_PASSWORD variable, or the default in the README."
             )
         )

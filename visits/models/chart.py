@@ -1,0 +1,258 @@
+"""The visit chart: what a nurse documents in the home (DESIGN §2 visit documentation, §3 rules).
+
+Each section of the chart is its own row with a ``version``: a save must name the
+version it was edited from, so two tablets never overwrite each other's work.
+"""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+__all__ = [
+    "ChartSection",
+    "VisitVerification",
+    "PreInfusionChecklist",
+    "PremedicationGiven",
+    "VialUsed",
+    "InfusionRecord",
+    "RateChange",
+    "VitalSigns",
+    "Reaction",
+    "VisitSignature",
+    "Addendum",
+    "OutcomeMeasure",
+]
+
+
+class ChartSection(models.Model):
+    """Optimistic concurrency: the version a form was opened on must still be current when it is saved."""
+
+    version = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+
+class VisitVerification(ChartSection):
+    """Electronic visit verification: service, patient, nurse, date, location, time in and out."""
+
+    visit = models.OneToOneField("visits.Visit", on_delete=models.CASCADE, related_name="verification")
+    nurse = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    service = models.CharField(max_length=120)
+    checked_in_at = models.DateTimeField()
+    check_in_latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    check_in_longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    check_in_accuracy_m = models.PositiveIntegerField(null=True, blank=True)
+    check_in_distance_m = models.PositiveIntegerField(null=True, blank=True)
+    check_in_verified = models.BooleanField(default=False)
+    checked_out_at = models.DateTimeField(null=True, blank=True)
+    check_out_latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    check_out_longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    check_out_distance_m = models.PositiveIntegerField(null=True, blank=True)
+    check_out_verified = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"Verification of visit {self.visit_id}"
+
+
+class PreInfusionChecklist(ChartSection):
+    """The safety checks before an infusion starts (DESIGN §3). Hard stops are evaluated on the server."""
+
+    visit = models.OneToOneField("visits.Visit", on_delete=models.CASCADE, related_name="checklist")
+    identifiers_confirmed = models.BooleanField("Two identifiers confirmed (name and date of birth)", default=False)
+    weight_today_kg = models.DecimalField(
+        "Weight today (kg)",
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(2), MaxValueValidator(350)],
+    )
+    kit_epinephrine = models.BooleanField("Epinephrine 0.3 mg IM", default=False)
+    kit_diphenhydramine = models.BooleanField("Diphenhydramine", default=False)
+    kit_saline = models.BooleanField("Normal saline 250 mL", default=False)
+    kit_expires_on = models.DateField("Anaphylaxis kit expires on", null=True, blank=True)
+    no_fever_or_infection = models.BooleanField("No fever or active infection", default=False)
+    premedications_given = models.BooleanField("Premedications given as ordered", default=False)
+    overrides = models.JSONField(default=dict, blank=True, help_text="Hard stop code → the nurse's reason.")
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Checklist of visit {self.visit_id}"
+
+
+class PremedicationGiven(models.Model):
+    visit = models.ForeignKey("visits.Visit", on_delete=models.CASCADE, related_name="premedications")
+    drug = models.CharField(max_length=100)
+    dose = models.CharField(max_length=40, help_text="With its unit, e.g. 650 mg.")
+    route = models.CharField(max_length=10, default="PO")
+    given_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["given_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.drug} {self.dose} {self.route}"
+
+
+class VialUsed(models.Model):
+    visit = models.ForeignKey("visits.Visit", on_delete=models.CASCADE, related_name="vials")
+    product = models.ForeignKey("visits.Product", on_delete=models.PROTECT, related_name="+")
+    lot_number = models.CharField(max_length=40, db_index=True)
+    expires_on = models.DateField()
+    size_mg = models.PositiveIntegerField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["recorded_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Lot {self.lot_number}"
+
+
+class InfusionRecord(ChartSection):
+    visit = models.OneToOneField("visits.Visit", on_delete=models.CASCADE, related_name="infusion")
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    volume_infused_ml = models.DecimalField(
+        max_digits=7, decimal_places=1, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+
+    def __str__(self) -> str:
+        return f"Infusion of visit {self.visit_id}"
+
+
+class RateChange(models.Model):
+    class Kind(models.TextChoices):
+        START = "start", "Started"
+        INCREASE = "increase", "Rate raised"
+        DECREASE = "decrease", "Back to a lower rate"
+        PAUSE = "pause", "Paused"
+        RESUME = "resume", "Resumed"
+        STOP = "stop", "Stopped"
+
+    visit = models.ForeignKey("visits.Visit", on_delete=models.CASCADE, related_name="rate_changes")
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    rate_ml_per_hr = models.DecimalField(
+        max_digits=6, decimal_places=1, validators=[MinValueValidator(0), MaxValueValidator(1000)]
+    )
+    note = models.CharField(max_length=200, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.rate_ml_per_hr} mL/hr"
+
+
+class VitalSigns(models.Model):
+    class Phase(models.TextChoices):
+        BASELINE = "baseline", "Baseline"
+        TITRATION = "titration", "Titration"
+        MAXIMUM = "maximum", "At maximum rate"
+        END = "end", "End of infusion"
+        POST_30 = "post_30", "30 min after"
+        POST_60 = "post_60", "60 min after"
+
+    visit = models.ForeignKey("visits.Visit", on_delete=models.CASCADE, related_name="vitals")
+    taken_at = models.DateTimeField()
+    phase = models.CharField(max_length=10, choices=Phase.choices)
+    temperature_c = models.DecimalField(max_digits=4, decimal_places=1)
+    pulse = models.PositiveSmallIntegerField()
+    systolic = models.PositiveSmallIntegerField()
+    diastolic = models.PositiveSmallIntegerField()
+    respiratory_rate = models.PositiveSmallIntegerField()
+    spo2 = models.PositiveSmallIntegerField("SpO₂", null=True, blank=True)
+    pain = models.PositiveSmallIntegerField(null=True, blank=True)
+    flags = models.JSONField(default=list, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["taken_at", "pk"]
+        verbose_name_plural = "vital signs"
+
+    def __str__(self) -> str:
+        return f"{self.get_phase_display()} vitals at {self.taken_at:%H:%M}"
+
+
+class Reaction(models.Model):
+    class Action(models.TextChoices):
+        CONTINUED = "continued", "Continued"
+        PREVIOUS_RATE = "previous_rate", "Back to the previous rate"
+        PAUSED = "paused", "Paused"
+        STOPPED = "stopped", "Stopped"
+
+    visit = models.ForeignKey("visits.Visit", on_delete=models.CASCADE, related_name="reactions")
+    onset_at = models.DateTimeField()
+    symptoms = models.JSONField(default=list)
+    other_symptom = models.CharField(max_length=200, blank=True)
+    grade = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(5)])
+    action = models.CharField(max_length=15, choices=Action.choices)
+    medications_given = models.TextField(blank=True)
+    physician_notified_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.TextField(blank=True)
+    is_delayed = models.BooleanField(default=False, help_text="Reported after the visit (follow-up).")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["onset_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Grade {self.grade} reaction"
+
+
+class VisitSignature(models.Model):
+    """The nurse's note and signature; once signed, the chart is locked and only addenda follow."""
+
+    visit = models.OneToOneField("visits.Visit", on_delete=models.CASCADE, related_name="signature")
+    note = models.TextField()
+    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    signed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Signature of visit {self.visit_id}"
+
+
+class Addendum(models.Model):
+    visit = models.ForeignKey("visits.Visit", on_delete=models.CASCADE, related_name="addenda")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    written_at = models.DateTimeField(default=timezone.now)
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["written_at", "pk"]
+        verbose_name_plural = "addenda"
+
+    def __str__(self) -> str:
+        return f"Addendum {self.pk}"
+
+
+class OutcomeMeasure(models.Model):
+    """Disease activity once per cycle (dermatomyositis: MMT-8, CDASI, patient global)."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="outcome_measures")
+    visit = models.ForeignKey(
+        "visits.Visit", null=True, blank=True, on_delete=models.SET_NULL, related_name="outcome_measures"
+    )
+    measured_on = models.DateField()
+    mmt8 = models.PositiveSmallIntegerField("MMT-8 (0-150)", validators=[MaxValueValidator(150)])
+    cdasi_activity = models.PositiveSmallIntegerField("CDASI activity (0-100)", validators=[MaxValueValidator(100)])
+    cdasi_damage = models.PositiveSmallIntegerField("CDASI damage (0-32)", validators=[MaxValueValidator(32)])
+    patient_global = models.PositiveSmallIntegerField("Patient global (0-10)", validators=[MaxValueValidator(10)])
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["measured_on", "pk"]
+
+    def __str__(self) -> str:
+        return f"Outcome measures on {self.measured_on:%Y-%m-%d}"

@@ -1,0 +1,82 @@
+"""My day: the nurse's visits today and the next days, with what she needs on the doorstep.
+
+One query for the visits, whatever their number: patient, order and product are joined, and the patient's most
+recent reaction is an annotation.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils import timezone
+
+from visits.models import Reaction, Visit
+
+DAYS_AHEAD = 3
+
+
+def nurse_zone(nurse) -> ZoneInfo:
+    """The nurse's own time zone decides where "today" ends; the agency's when she has no profile."""
+    profile = getattr(nurse, "nurse_profile", None)
+    return ZoneInfo(profile.time_zone) if profile else timezone.get_current_timezone()
+
+
+def _last_reaction(field: str) -> Subquery:
+    latest = Reaction.objects.filter(visit__patient=OuterRef("patient")).order_by("-onset_at", "-pk")
+    return Subquery(latest.values(field)[:1])
+
+
+def visits_for_nurse(*, nurse, start: datetime, end: datetime) -> QuerySet[Visit]:
+    """Her visits starting in [start, end), in time order, not cancelled."""
+    return (
+        Visit.objects.filter(nurse=nurse, planned_start__gte=start, planned_start__lt=end)
+        .exclude(status=Visit.Status.CANCELLED)
+        .select_related("patient", "order__product")
+        .annotate(last_reaction_grade=_last_reaction("grade"), last_reaction_at=_last_reaction("onset_at"))
+        .order_by("planned_start", "pk")
+    )
+
+
+@dataclass
+class Day:
+    day: date
+    visits: list[Visit]
+    is_today: bool
+
+
+def my_days(*, nurse, today: date | None = None, days_ahead: int = DAYS_AHEAD) -> list[Day]:
+    """Today and the next ``days_ahead`` days in the nurse's time zone, each with its visits (possibly none)."""
+    zone = nurse_zone(nurse)
+    today = today or timezone.localdate(timezone=zone)
+    start = datetime.combine(today, time.min, tzinfo=zone)
+    end = datetime.combine(today + timedelta(days=days_ahead + 1), time.min, tzinfo=zone)
+    days = {today + timedelta(days=n): [] for n in range(days_ahead + 1)}
+    for visit in visits_for_nurse(nurse=nurse, start=start, end=end):
+        days[timezone.localtime(visit.planned_start, zone).date()].append(visit)
+    return [Day(day=day, visits=visits, is_today=day == today) for day, visits in days.items()]
+
+
+def home_map_url(patient) -> str:
+    """A map of the home: by coordinates when known, else by street address. Never the patient's name."""
+    if patient.latitude is not None and patient.longitude is not None:
+        lat, lon = patient.latitude, patient.longitude
+        return f"https://www.openstreetmap.org/?{urlencode({'mlat': lat, 'mlon': lon})}#map=18/{lat}/{lon}"
+    address = ", ".join(
+        part for part in (patient.address_line1, patient.city, patient.state, patient.postal_code) if part
+    )
+    return f"https://www.openstreetmap.org/search?{urlencode({'query': address})}"
+
+
+def dose_text(visit: Visit) -> str:
+    """Today's dose as the nurse draws it up: grams for immune globulin, milligrams otherwise, with the volume."""
+    if visit.dose_mg is None:
+        return "dose not calculated"
+    if visit.order.product.is_immune_globulin:
+        text = f"{(visit.dose_mg / 1000).normalize():f} g"
+    else:
+        text = f"{visit.dose_mg.normalize():f} mg"
+    if visit.volume_ml is not None:
+        text += f" · {visit.volume_ml.normalize():f} mL"
+    return text
