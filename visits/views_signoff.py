@@ -95,7 +95,11 @@ def reaction_add(request, pk):
     notice = None
     if reaction.grade >= services.SEVERE_GRADE:
         notice = f"Grade {reaction.grade} reaction recorded; the coordinator has been alerted."
-    return _saved(request, visit, key, notice=notice)
+    response = _saved(request, visit, key, notice=notice)
+    if reaction.action == reaction.Action.PREVIOUS_RATE and request.htmx:
+        # The step back changed the rate: reload the whole chart so the infusion section shows the new rate.
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @require_POST

@@ -327,6 +327,8 @@ def test_grade_1_step_back_from_the_chart_records_the_previous_rate(cast, visit)
     )
     assert response.status_code == 200
     assert rates(visit)[-1] == (RateChange.Kind.DECREASE, Decimal("84.0"))
+    # The infusion section must show the new rate too, so the whole chart reloads.
+    assert response["HX-Refresh"] == "true"
 
 
 def test_grade_3_posted_properly_shows_on_the_alert_queue(cast, visit):

@@ -231,7 +231,7 @@ def reaction_record(
     if not errors and action == Reaction.Action.PREVIOUS_RATE and step_back:
         changes = list(visit.rate_changes.all())
         step = step_back_rates(changes)
-        at = at or now
+        at = at or now.replace(microsecond=0)  # as the chart's other "now" times, so "end now" is not before it
         if at < changes[-1].at:
             raise ValidationError({"action": "The step back cannot be earlier than the last rate change."})
     if errors:
