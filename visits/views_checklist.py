@@ -85,87 +85,67 @@ def _refused(request, visit, key, error: Exception, *, bound=None):
     return _answer(request, visit, key, bound=bound, status=400, message=str(error))
 
 
+def _submit(request, visit, key, form, form_name, save):
+    """Validate ``form``, let ``save(data)`` call the service and return the success message, answer the section.
+
+    Every form of these sections goes the same way: locked chart → 409; invalid → 400 with the form (hidden
+    fields' errors said above it); the service refuses → 409 or 400 with its message at the field it names.
+    """
+    bound = {form_name: form}
+    try:
+        ensure_editable(visit)
+        if not form.is_valid():
+            return _answer(request, visit, key, bound=bound, status=400, message=_hidden_field_errors(form))
+        message = save(form.cleaned_data)
+    except ServiceError as error:
+        return _refused(request, visit, key, error, bound=bound)
+    except ValidationError as error:  # e.g. another tablet created the checklist a moment before
+        _add_errors(form, error)
+        return _answer(request, visit, key, bound=bound, status=400)
+    return _answer(request, visit, key, message=message)
+
+
 @require_POST
 @role_required(is_nurse)
 def checklist_save(request, pk):
     visit = _documenting(request, pk)
     form = ChecklistForm(request.POST)
-    try:
-        ensure_editable(visit)
-        if not form.is_valid():
-            return _answer(
-                request,
-                visit,
-                "checklist",
-                bound={"checklist_form": form},
-                status=400,
-                message=_hidden_field_errors(form),
-            )
-        services.checklist_save(
-            visit=visit, nurse=request.user, values=form.values(), expected_version=form.cleaned_data["version"]
-        )
-    except ServiceError as error:
-        return _refused(request, visit, "checklist", error, bound={"checklist_form": form})
-    except ValidationError as error:
-        _add_errors(form, error)
-        return _answer(request, visit, "checklist", bound={"checklist_form": form}, status=400)
-    return _answer(request, visit, "checklist", message="Checklist saved.")
+
+    def save(data):
+        services.checklist_save(visit=visit, nurse=request.user, values=form.values(), expected_version=data["version"])
+        return "Checklist saved."
+
+    return _submit(request, visit, "checklist", form, "checklist_form", save)
 
 
 @require_POST
 @role_required(is_nurse)
 def checklist_override(request, pk):
     visit = _documenting(request, pk)
-    form = OverrideForm(request.POST)
-    try:
-        ensure_editable(visit)
-        if not form.is_valid():
-            return _answer(
-                request,
-                visit,
-                "checklist",
-                bound={"override_form": form},
-                status=400,
-                message=_hidden_field_errors(form),
-            )
+
+    def save(data):
         services.checklist_override(
             visit=visit,
             nurse=request.user,
-            code=form.cleaned_data["code"],
-            reason=form.cleaned_data["reason"],
-            expected_version=form.cleaned_data["version"],
+            code=data["code"],
+            reason=data["reason"],
+            expected_version=data["version"],
         )
-    except ServiceError as error:
-        return _refused(request, visit, "checklist", error, bound={"override_form": form})
-    except ValidationError as error:  # e.g. another tablet created the checklist a moment before
-        _add_errors(form, error)
-        return _answer(request, visit, "checklist", bound={"override_form": form}, status=400)
-    return _answer(request, visit, "checklist", message="Override recorded; the coordinator is alerted.")
+        return "Override recorded; the coordinator is alerted."
+
+    return _submit(request, visit, "checklist", OverrideForm(request.POST), "override_form", save)
 
 
 @require_POST
 @role_required(is_nurse)
 def checklist_complete(request, pk):
     visit = _documenting(request, pk)
-    form = CompleteForm(request.POST)
-    try:
-        ensure_editable(visit)
-        if not form.is_valid():
-            return _answer(
-                request,
-                visit,
-                "checklist",
-                bound={"complete_form": form},
-                status=400,
-                message=_hidden_field_errors(form),
-            )
-        services.checklist_complete(visit=visit, nurse=request.user, expected_version=form.cleaned_data["version"])
-    except ServiceError as error:
-        return _refused(request, visit, "checklist", error, bound={"complete_form": form})
-    except ValidationError as error:  # e.g. another tablet created the checklist a moment before
-        _add_errors(form, error)
-        return _answer(request, visit, "checklist", bound={"complete_form": form}, status=400)
-    return _answer(request, visit, "checklist", message="Checklist complete: the infusion may start.")
+
+    def save(data):
+        services.checklist_complete(visit=visit, nurse=request.user, expected_version=data["version"])
+        return "Checklist complete: the infusion may start."
+
+    return _submit(request, visit, "checklist", CompleteForm(request.POST), "complete_form", save)
 
 
 @require_POST
@@ -173,12 +153,8 @@ def checklist_complete(request, pk):
 def premedication_add(request, pk):
     visit = _documenting(request, pk)
     form = PremedicationForm(request.POST, zone=visit.patient.zone, today=services.patient_today(visit))
-    bound = {"premedication_form": form}
-    try:
-        ensure_editable(visit)
-        if not form.is_valid():
-            return _answer(request, visit, "checklist", bound=bound, status=400)
-        data = form.cleaned_data
+
+    def save(data):
         services.premedication_add(
             visit=visit,
             nurse=request.user,
@@ -187,25 +163,17 @@ def premedication_add(request, pk):
             route=data["route"],
             given_at=data["given_at"],
         )
-    except ServiceError as error:
-        return _refused(request, visit, "checklist", error, bound=bound)
-    except ValidationError as error:
-        _add_errors(form, error)
-        return _answer(request, visit, "checklist", bound=bound, status=400)
-    return _answer(request, visit, "checklist", message=f"{data['drug']} recorded.")
+        return f"{data['drug']} recorded."
+
+    return _submit(request, visit, "checklist", form, "premedication_form", save)
 
 
 @require_POST
 @role_required(is_nurse)
 def vial_add(request, pk):
     visit = _documenting(request, pk)
-    form = VialForm(request.POST, product=visit.order.product)
-    bound = {"vial_form": form}
-    try:
-        ensure_editable(visit)
-        if not form.is_valid():
-            return _answer(request, visit, "vials", bound=bound, status=400)
-        data = form.cleaned_data
+
+    def save(data):
         vial = services.vial_add(
             visit=visit,
             nurse=request.user,
@@ -214,12 +182,9 @@ def vial_add(request, pk):
             expires_on=data["expires_on"],
             size_mg=data["size_mg"],
         )
-    except ServiceError as error:
-        return _refused(request, visit, "vials", error, bound=bound)
-    except ValidationError as error:
-        _add_errors(form, error)
-        return _answer(request, visit, "vials", bound=bound, status=400)
-    return _answer(request, visit, "vials", message=f"Vial of lot {vial.lot_number} recorded.")
+        return f"Vial of lot {vial.lot_number} recorded."
+
+    return _submit(request, visit, "vials", VialForm(request.POST, product=visit.order.product), "vial_form", save)
 
 
 @require_POST
