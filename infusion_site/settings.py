@@ -89,6 +89,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "infusion_site.context_processors.site",
+                "visits.context_processors.notifications",
             ],
         },
     },
@@ -231,7 +232,25 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "infusion_site.tasks.heartbeat", "schedule": 30.0},
     "send-portal-invitations": {"task": "patients.tasks.send_due_invitations", "schedule": 60.0},
+    "send-due-notifications": {
+        "task": "visits.tasks.send_due_notifications",
+        "schedule": env.float("NOTIFICATION_SWEEP_SECONDS", default=60.0),
+    },
 }
+
+# --- Notifications --------------------------------------------------------------------
+# Texts: console in development; a provider's SmsBackend subclass in production (README).
+# With DEBUG=0 and nothing set, texts are refused with a reason shown to coordinators,
+# so that no patient's message is ever printed to a production log.
+SMS_BACKEND = env.str(
+    "SMS_BACKEND",
+    default="infusion_site.messaging.ConsoleSmsBackend" if DEBUG else "infusion_site.messaging.DisabledSmsBackend",
+)
+SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(BASE_DIR / ".run" / "sms"))  # for FileSmsBackend
+# A worker holds a claimed notification this long; if it dies, the row is sent again after it.
+# Longer than any send can take (EMAIL_TIMEOUT), so a slow send is never doubled.
+NOTIFICATION_CLAIM_SECONDS = env.int("NOTIFICATION_CLAIM_SECONDS", default=60)
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=8)
 # /healthz calls the worker down when its last heartbeat is older than this.
 WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=90)
 

@@ -157,6 +157,10 @@ def days_text(days: int) -> str:
     return f"in {days} days"
 
 
+def sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."
+
+
 def start_of_day(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
@@ -230,7 +234,7 @@ def authorizations_running_out(*, now: datetime) -> list[Alert]:
         reasons = []
         if ends_soon:
             reasons.append(
-                f"ends {authorization.valid_to:%a} {authorization.valid_to.day} "
+                f"it ends {authorization.valid_to:%a} {authorization.valid_to.day} "
                 f"{authorization.valid_to:%b %Y} ({days_text(days_left)})"
             )
         if few_left:
@@ -246,7 +250,7 @@ def authorizations_running_out(*, now: datetime) -> list[Alert]:
                 severity=Severity.URGENT if urgent else Severity.SOON,
                 title=f"Authorization {authorization.payer} #{authorization.number} for "
                 f"{authorization.patient.full_name}",
-                detail="It " + " and ".join(reasons) + ".",
+                detail=sentence(" and ".join(reasons)),
                 url=reverse("patients:detail", args=[authorization.patient_id]) + "#authorizations",
                 action_label="Open the patient",
                 due=start_of_day(authorization.valid_to),
@@ -485,3 +489,7 @@ def flagged_vital_signs(*, now: datetime) -> list[Alert]:
             )
         )
     return alerts
+
+
+# Sources fed by the background jobs register themselves on import.
+from visits import alerts_background  # noqa: E402, F401

@@ -161,7 +161,8 @@ def test_alerts_are_sorted_by_severity_then_time(cast):
     early = visit_for(cast.patient, starts_in=dt.timedelta(hours=2))
     next_week = visit_for(cast.patient, starts_in=dt.timedelta(hours=60))
 
-    order = [alert.about for alert in collect_alerts()]
+    # (These IVIG visits without a creatinine on file also raise "creatinine due"; that source is tested on its own.)
+    order = [alert.about for alert in collect_alerts(kinds={"unassigned_visit", "authorization"})]
 
     # Urgent: the two visits within 24 h (by time), then the authorization ending in 2 days; then the rest.
     assert order == [early, late, ending, next_week]
@@ -198,13 +199,15 @@ def test_coordinator_sees_each_kind_with_its_count_and_where_to_act(cast):
 
     assert response.status_code == 200
     page = response.content.decode()
-    # Other kinds (chart alerts) have nothing to report here; only these three have.
+    # Other kinds (chart alerts) have nothing to report here; only these four have. The patient's IVIG cycle
+    # starts in 30 hours with no creatinine on file, so a lab is due too.
     assert [(group.source.kind, group.count) for group in response.context["groups"] if group.count] == [
         ("unassigned_visit", 1),
         ("authorization", 1),
         ("reschedule_request", 1),
+        ("creatinine_due", 1),
     ]
-    assert "<strong>3</strong> to handle" in page
+    assert "<strong>4</strong> to handle" in page
     assert f'href="/schedule/?week=2026-11-16#visit-{unassigned.pk}"' in page
     assert f'href="{reverse("patients:detail", args=[cast.other_patient.pk])}#authorizations"' in page
     assert "My daughter&#x27;s wedding" in page
@@ -301,5 +304,6 @@ def test_queue_query_count_does_not_grow_with_alerts(cast):
 
     large, large_total = queue_queries(client)
 
-    assert (small_total, large_total) == (3, 18)
+    # Per patient: unassigned visit, authorization, request, and creatinine due before the IVIG cycle.
+    assert (small_total, large_total) == (4, 24)
     assert large == small

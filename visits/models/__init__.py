@@ -1,6 +1,7 @@
 """Orders, scheduling and the visits themselves (DESIGN §2, visits)."""
 
 import secrets
+import zoneinfo
 from datetime import timedelta
 from decimal import Decimal
 
@@ -441,6 +442,10 @@ class NurseProfile(models.Model):
     def competency_labels(self) -> list[str]:
         return [Competency(code).label for code in self.competencies if code in Competency.values]
 
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
 
 class WorkingHours(models.Model):
     class Weekday(models.IntegerChoices):
@@ -529,3 +534,4 @@ class CalendarFeed(models.Model):
 
 # The visit chart's models live in their own module; importing them here registers them with the app.
 from visits.models.chart import *  # noqa: E402, F403
+from visits.models.notifications import *  # noqa: E402, F403

@@ -195,8 +195,11 @@ class Reaction(models.Model):
     onset_at = models.DateTimeField()
     symptoms = models.JSONField(default=list)
     other_symptom = models.CharField(max_length=200, blank=True)
-    grade = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(5)])
-    action = models.CharField(max_length=15, choices=Action.choices)
+    # A delayed reaction reported by the patient is graded by a clinician later, so it may have no grade yet.
+    grade = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    action = models.CharField(max_length=15, choices=Action.choices, blank=True)
     medications_given = models.TextField(blank=True)
     physician_notified_at = models.DateTimeField(null=True, blank=True)
     outcome = models.TextField(blank=True)
@@ -206,9 +209,15 @@ class Reaction(models.Model):
 
     class Meta:
         ordering = ["onset_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(is_delayed=True) | (models.Q(grade__isnull=False) & ~models.Q(action="")),
+                name="reaction_in_visit_is_graded",
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"Grade {self.grade} reaction"
+        return f"Grade {self.grade} reaction" if self.grade else "Delayed reaction, not graded yet"
 
 
 class VisitSignature(models.Model):

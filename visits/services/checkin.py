@@ -15,8 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from patients.services import ServiceError
-from visits.models import Visit, VisitVerification
+from visits.models import Notification, Visit, VisitVerification
 from visits.services.chart import ChartLocked, ensure_editable, ensure_nurse_of
+from visits.services.notifications import notify_at_once
 
 # DESIGN §3: a check-in counts as at the home within 200 m unless the agency sets CHECKIN_RADIUS_M.
 DEFAULT_CHECKIN_RADIUS_M = 200
@@ -146,6 +147,8 @@ def visit_check_in(
     )
     verification.full_clean()
     verification.save()
+    if not verification.check_in_verified:
+        notify_at_once(Notification.Kind.CHECKIN_EXCEPTION)
     if visit.status == Visit.Status.SCHEDULED:
         visit.status = Visit.Status.CHECKED_IN
         visit.full_clean()
@@ -193,6 +196,8 @@ def visit_check_out(
     verification.check_out_longitude = longitude
     verification.check_out_distance_m = distance
     verification.check_out_verified = _within_radius(distance)
+    if not verification.check_out_verified:
+        notify_at_once(Notification.Kind.CHECKIN_EXCEPTION)
     verification.version += 1
     verification.updated_by = nurse
     verification.full_clean()

@@ -22,6 +22,7 @@ from patients.models import (
 from patients.services import ServiceError
 from visits.clinical import VialCombination, best_vial_combination
 from visits.models import (
+    Notification,
     PreInfusionChecklist,
     PremedicationGiven,
     Product,
@@ -32,6 +33,7 @@ from visits.models import (
     VisitEvent,
 )
 from visits.services.chart import ensure_editable, ensure_nurse_of, section_save
+from visits.services.notifications import notify_at_once
 
 # DESIGN §3: "a change of 10% or more since the dose was calculated flags the dose for review".
 DOSE_REVIEW_WEIGHT_CHANGE_PERCENT = Decimal("10")
@@ -433,6 +435,7 @@ def checklist_override(
     )
     event.full_clean()
     event.save()
+    notify_at_once(Notification.Kind.HARD_STOP_OVERRIDE)
     return checklist
 
 

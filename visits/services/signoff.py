@@ -18,6 +18,7 @@ from patients.services import ServiceError
 from visits.models import (
     Addendum,
     InfusionRecord,
+    Notification,
     OutcomeMeasure,
     RateChange,
     Reaction,
@@ -26,6 +27,7 @@ from visits.models import (
     VisitSignature,
 )
 from visits.services.chart import ensure_editable, ensure_nurse_of
+from visits.services.notifications import notify_at_once
 
 # DESIGN §3: post-infusion observation is 60 min after a first infusion and 30 min after later ones.
 OBSERVATION_AFTER_FIRST_INFUSION_MIN = 60
@@ -237,6 +239,8 @@ def reaction_record(
     if errors:
         raise ValidationError(errors)
     reaction.save()
+    if reaction.grade >= SEVERE_GRADE:
+        notify_at_once(Notification.Kind.SEVERE_REACTION)
     if step is not None:
         _save(
             RateChange(

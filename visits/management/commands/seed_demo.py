@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand
 
 from patients import demo as patient_demo
 from visits import demo as visit_demo
-from visits import demo_charts
+from visits import demo_charts, demo_notifications
 
 
 class Command(BaseCommand):
@@ -14,10 +14,11 @@ class Command(BaseCommand):
         visit_demo.seed_nurses(users)
         orders = visit_demo.seed_orders(users)
         charts = demo_charts.seed_charts(users)
+        demo_notifications.seed_notifications(users)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo ready: {len(users)} accounts ({', '.join(users)}), {len(patients)} patients, "
-                f"{orders} new orders, {charts} newly charted visits. "
+                f"{orders} new orders, {charts} newly charted visits; reminders fall due within minutes. "
                 "Password: the DEMO_PASSWORD variable, or the default in the README."
             )
         )

@@ -1,0 +1,35 @@
+"""Celery entry points for notifications: thin, idempotent, and safe to run twice at once."""
+
+from celery import shared_task
+from django.utils import timezone
+
+from visits import reminders
+from visits.services import notifications as service
+
+# No countdown is ever longer than this; later retries wait for the sweep (DESIGN §4).
+LONGEST_COUNTDOWN_SECONDS = 60
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=None)
+def deliver_notification(self, notification_id: int) -> str:
+    delivery = service.notification_deliver(notification_id=notification_id)
+    if delivery.outcome is service.Outcome.RETRY and delivery.retry_in <= LONGEST_COUNTDOWN_SECONDS:
+        raise self.retry(countdown=delivery.retry_in)
+    return delivery.outcome.value
+
+
+@shared_task(ignore_result=True)
+def send_due_notifications() -> None:
+    """The sweep (every minute by beat): derive what is due, insert its rows, hand them to workers."""
+    now = timezone.now()
+    reminders.create_due(now=now)
+    service.notifications_give_up_exhausted(now=now)
+    service.notifications_enqueue_due(now=now)
+
+
+@shared_task(ignore_result=True)
+def notify_now(kinds: list[str]) -> None:
+    """Published after commit by a service that has just created an urgent alert (grade ≥ 3, override, …)."""
+    now = timezone.now()
+    reminders.create_due(now=now, kinds=kinds)
+    service.notifications_enqueue_due(now=now)
