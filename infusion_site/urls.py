@@ -13,6 +13,7 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("portal/", include("visits.urls_portal")),
     path("alerts/", include("visits.urls_alerts")),
+    path("notifications/", include("visits.urls_notifications")),
     path("visits/", include("visits.urls")),
     path("schedule/", include("visits.urls_board")),
     path("", include("visits.urls_orders")),

@@ -17,5 +17,6 @@ class PatientsConfig(AppConfig):
             models.LabResult,
             models.PriorAuthorization,
             models.PortalInvitation,
+            models.SymptomEntry,
         ):
             auditlog.register(model)

@@ -12,7 +12,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from infusion_site.roles import COORDINATOR, NURSE, PATIENT, ensure_groups, give_role
-from patients.models import CareTeamMember, Diagnosis, LabResult, Patient, PriorAuthorization, WeightMeasurement
+from patients.models import (
+    CareTeamMember,
+    Diagnosis,
+    LabResult,
+    Patient,
+    PriorAuthorization,
+    WeightMeasurement,
+    patient_today,
+)
+from patients.services import symptom_entry_save
 
 DEFAULT_DEMO_PASSWORD = "infusion-demo-2026"
 
@@ -295,5 +304,53 @@ def seed_patients(users: dict) -> list[Patient]:
         )
         for nurse in nurses:
             CareTeamMember.objects.get_or_create(patient=patient, nurse=users[nurse])
+        if mrn == JOURNAL_MRN and not patient.symptom_entries.exists():
+            seed_journal(patient)
         patients.append(patient)
     return patients
+
+
+# Maria Alvarez keeps a symptom journal. Her IVIG cycles in visits/demo.py run 5 days, every 28 days, the
+# first starting 55 days ago; her weakness and tiredness ease in the week after each cycle and creep back
+# before the next one, and the infusion days themselves are tiring.
+JOURNAL_MRN = "MRN1001"
+JOURNAL_DAYS = 42
+CYCLE_DAYS, FIRST_CYCLE_DAYS_AGO, INFUSION_DAYS = 28, 55, 5
+JOURNAL_WOBBLE = (0, 0, 1, 0, -1, 0, 0)  # good days and bad days
+JOURNAL_NOTES = {
+    2: "Headache in the evening after the drip; better with water and rest.",
+    8: "Climbed the stairs without stopping for the first time in weeks.",
+    20: "Legs heavy again getting out of the car.",
+}
+
+
+def journal_scores(cycle_day: int, wobble: int) -> dict:
+    """Symptom scores (0–10) on a day of the IVIG cycle (0 = first infusion day)."""
+    if cycle_day < INFUSION_DAYS:
+        weakness, fatigue = 6, 7
+    elif cycle_day < 12:  # the week after: easing day by day
+        weakness, fatigue = 6 - (cycle_day - 4) * 3 // 7, 6 - (cycle_day - 4) * 4 // 7
+    elif cycle_day < 19:
+        weakness, fatigue = 3, 2
+    else:  # wearing off before the next cycle
+        weakness, fatigue = 3 + (cycle_day - 18) * 3 // 9, 2 + (cycle_day - 18) * 4 // 9
+    return {
+        "muscle_weakness": max(0, weakness + wobble),
+        "rash": 4 if cycle_day < 14 else 3,
+        "fatigue": max(0, fatigue + wobble),
+        "pain": 4 if 1 <= cycle_day <= 2 else 2,  # post-infusion headache and aches
+    }
+
+
+def seed_journal(patient: Patient) -> None:
+    today = patient_today(patient)
+    for days_ago in range(JOURNAL_DAYS, 0, -1):
+        if days_ago % 11 == 0:
+            continue  # a few forgotten days, as in any real journal
+        cycle_day = (FIRST_CYCLE_DAYS_AGO - days_ago) % CYCLE_DAYS
+        symptom_entry_save(
+            patient=patient,
+            recorded_on=today - timedelta(days=days_ago),
+            note=JOURNAL_NOTES.get(cycle_day, "") if days_ago < CYCLE_DAYS else "",
+            **journal_scores(cycle_day, wobble=JOURNAL_WOBBLE[days_ago % len(JOURNAL_WOBBLE)]),
+        )

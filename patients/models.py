@@ -5,7 +5,7 @@ from datetime import date
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -325,3 +325,73 @@ class PortalInvitation(models.Model):
 
     def __str__(self) -> str:
         return f"Portal invitation {self.pk}"
+
+
+# The patient's symptom journal scores each symptom from 0 (none) to 10 (the worst they can imagine).
+SYMPTOM_SCORE_MIN = 0
+SYMPTOM_SCORE_MAX = 10
+SYMPTOM_FIELDS = ("muscle_weakness", "rash", "fatigue", "pain")
+SYMPTOM_NOTE_MAX = 1000
+FUTURE_DAY_MESSAGE = "A journal entry can't be for a day that hasn't happened yet."
+BEFORE_BIRTH_MESSAGE = "This day is before your date of birth. Please check the year."
+
+
+def patient_today(patient: Patient) -> date:
+    """Today where the patient lives: the journal day turns at their midnight, not the server's."""
+    return timezone.localdate(timezone=patient.zone)
+
+
+def symptom_score(verbose_name: str):
+    return models.PositiveSmallIntegerField(
+        verbose_name,
+        validators=[MinValueValidator(SYMPTOM_SCORE_MIN), MaxValueValidator(SYMPTOM_SCORE_MAX)],
+        help_text="0 none – 10 worst",
+    )
+
+
+class SymptomEntry(models.Model):
+    """One day of the patient's symptom journal, entered by the patient in the portal."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="symptom_entries")
+    # Blank means today in the patient's time zone (filled in by clean() and save()).
+    recorded_on = models.DateField("Day", blank=True, help_text="The day this entry describes.")
+    muscle_weakness = symptom_score("Muscle weakness")
+    rash = symptom_score("Rash")
+    fatigue = symptom_score("Tiredness (fatigue)")
+    pain = symptom_score("Pain")
+    note = models.TextField(blank=True, max_length=SYMPTOM_NOTE_MAX, validators=[MaxLengthValidator(SYMPTOM_NOTE_MAX)])
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "symptom entries"
+        ordering = ["-recorded_on", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "recorded_on"], name="one_symptom_entry_per_patient_day"),
+            *(
+                models.CheckConstraint(
+                    condition=Q(**{f"{field}__gte": SYMPTOM_SCORE_MIN, f"{field}__lte": SYMPTOM_SCORE_MAX}),
+                    name=f"symptom_entry_{field}_0_to_10",
+                )
+                for field in SYMPTOM_FIELDS
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Symptom journal entry for {self.recorded_on}"
+
+    def save(self, *args, **kwargs):
+        if self.recorded_on is None:
+            self.recorded_on = patient_today(self.patient)
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        if self.patient_id is None:
+            return
+        today = patient_today(self.patient)
+        if self.recorded_on is None:
+            self.recorded_on = today
+        elif self.recorded_on > today:
+            raise ValidationError({"recorded_on": FUTURE_DAY_MESSAGE})
+        elif self.recorded_on < self.patient.date_of_birth:  # a mistyped year
+            raise ValidationError({"recorded_on": BEFORE_BIRTH_MESSAGE})

@@ -7,8 +7,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -19,7 +20,15 @@ from django.utils.http import urlsafe_base64_encode
 from infusion_site.queueing import enqueue_on_commit
 from infusion_site.roles import NURSE, PATIENT, give_role, role_of
 from patients import units
-from patients.models import CareTeamMember, Diagnosis, Patient, PortalInvitation, WeightMeasurement
+from patients.models import (
+    CareTeamMember,
+    Diagnosis,
+    Patient,
+    PortalInvitation,
+    SymptomEntry,
+    WeightMeasurement,
+    patient_today,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -159,3 +168,65 @@ def invitation_send(*, invitation_id: int) -> bool:
         logger.warning("Portal invitation %s not sent (%s); will retry.", invitation_id, type(error).__name__)
         return False
     return True
+
+
+# --- Symptom journal ------------------------------------------------------------------------------
+
+
+def journal_day_text(day: date) -> str:
+    """“Friday 20 November 2026”: unambiguous whichever way the patient writes dates."""
+    return f"{day:%A} {day.day} {day:%B} {day.year}"
+
+
+def duplicate_day_error(day: date) -> ValidationError:
+    return ValidationError(
+        {
+            "recorded_on": ValidationError(
+                f"You already have a journal entry for {journal_day_text(day)}. "
+                "Change that entry instead, or choose another day.",
+                code="duplicate_day",
+            )
+        }
+    )
+
+
+def symptom_day_taken(entry: SymptomEntry) -> bool:
+    """Whether the patient has another entry for the entry's day."""
+    others = SymptomEntry.objects.filter(patient_id=entry.patient_id, recorded_on=entry.recorded_on)
+    return others.exclude(pk=entry.pk).exists()
+
+
+@transaction.atomic
+def symptom_entry_save(
+    *,
+    patient: Patient,
+    entry: SymptomEntry | None = None,
+    recorded_on: date | None,
+    muscle_weakness: int,
+    rash: int,
+    fatigue: int,
+    pain: int,
+    note: str = "",
+) -> SymptomEntry:
+    """Write the patient's journal entry for a day: a new one, or a change to one of theirs.
+
+    ``recorded_on`` None means today in the patient's time zone. One entry per day: a second one
+    for the same day is refused with a message naming the day.
+    """
+    if entry is None:
+        entry = SymptomEntry(patient=patient)
+    elif entry.patient_id != patient.pk:
+        raise ServiceError("This journal entry belongs to another patient.")
+    entry.recorded_on = recorded_on or patient_today(patient)
+    entry.muscle_weakness, entry.rash, entry.fatigue, entry.pain = muscle_weakness, rash, fatigue, pain
+    entry.note = note
+    if symptom_day_taken(entry):
+        raise duplicate_day_error(entry.recorded_on)
+    try:
+        with transaction.atomic():
+            return _save(entry)
+    except IntegrityError:
+        # Another save for the same day landed between the check above and this insert.
+        if symptom_day_taken(entry):
+            raise duplicate_day_error(entry.recorded_on) from None
+        raise

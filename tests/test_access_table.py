@@ -73,6 +73,57 @@ def calendar_token(cast):
     return {"token": CalendarFeed.objects.get_or_create(patient=cast.patient)[0].token}
 
 
+def journal_entry_pk(cast):
+    """A symptom journal entry of the first patient (one per test)."""
+    from patients.models import SymptomEntry, patient_today
+
+    entry, _ = SymptomEntry.objects.get_or_create(
+        patient=cast.patient,
+        recorded_on=patient_today(cast.patient),
+        defaults={"muscle_weakness": 5, "rash": 3, "fatigue": 6, "pain": 2},
+    )
+    return {"pk": entry.pk}
+
+
+def follow_up_pk(cast):
+    """The 48-hour follow-up questions after a visit of the first patient."""
+    from django.utils import timezone
+
+    from visits.models import FollowUp
+
+    follow_up, _ = FollowUp.objects.get_or_create(
+        visit_id=upcoming_visit_pk(cast)["pk"], window=FollowUp.Window.EARLY, defaults={"due_at": timezone.now()}
+    )
+    return {"pk": follow_up.pk}
+
+
+def notification_pk(cast, **fields):
+    """An in-app notification sent to the assigned nurse (or as ``fields`` say)."""
+    from django.utils import timezone
+
+    from visits.models import Notification
+
+    now = timezone.now()
+    defaults = {"recipient": cast.assigned_nurse, "channel": "in_app", "sent_at": now} | fields
+    notification = Notification.objects.create(
+        kind="chart_unsigned",
+        key=f"access-{Notification.objects.count()}",
+        subject="A chart",
+        body="Sign it",
+        url="/visits/today/",
+        due_at=now,
+        next_attempt_at=now,
+        **defaults,
+    )
+    return {"pk": notification.pk}
+
+
+def failed_notification_pk(cast):
+    from django.utils import timezone
+
+    return notification_pk(cast, recipient=cast.patient.user, channel="email", sent_at=None, failed_at=timezone.now())
+
+
 def nurse_visit_pk(cast):
     """A visit of the first patient assigned to the assigned nurse (one per test)."""
     from tests.factories import VisitFactory
@@ -136,7 +187,18 @@ TABLE: dict[str, Row] = {
     "portal:calendar_renew": Row((LOGIN, 302, 302, 403, 403, 403), method="post"),
     "portal:calendar_revoke": Row((LOGIN, 302, 302, 403, 403, 403), method="post"),
     "portal:calendar_feed": Row((200, 200, 200, 200, 200, 200), kwargs=calendar_token),
+    "portal:journal": Row((LOGIN, 200, 200, 403, 403, 403)),
+    "portal:journal_add": Row((LOGIN, 400, 400, 403, 403, 403), method="post"),
+    "portal:journal_edit": Row((LOGIN, 400, 404, 403, 403, 403), kwargs=journal_entry_pk, method="post"),
+    "portal:preferences": Row((LOGIN, 200, 200, 403, 403, 403)),
+    "portal:follow_up": Row((LOGIN, 200, 404, 403, 403, 403), kwargs=follow_up_pk),
+    "notifications:inbox": Row((LOGIN, 403, 403, 200, 200, 200)),
+    "notifications:read": Row((LOGIN, 403, 403, 302, 404, 404), kwargs=notification_pk, method="post"),
+    "notifications:read_all": Row((LOGIN, 403, 403, 302, 302, 302), method="post"),
+    "notifications:preferences": Row((LOGIN, 403, 403, 200, 200, 200)),
     "alerts:queue": Row((LOGIN, 403, 403, 403, 403, 200)),
+    "alerts:follow_up_call": Row((LOGIN, 403, 403, 403, 403, 400), kwargs=follow_up_pk, method="post"),
+    "alerts:notification_retry": Row((LOGIN, 403, 403, 403, 403, 302), kwargs=failed_notification_pk, method="post"),
     "alerts:resolve_request": Row((LOGIN, 403, 403, 403, 403, 400), kwargs=reschedule_request_pk, method="post"),
     "schedule:board": Row((LOGIN, 403, 403, 403, 403, 200)),
     "schedule:nurse_availability": Row(

@@ -27,8 +27,10 @@ from infusion_site.access import role_required
 from infusion_site.audit import record_access
 from infusion_site.roles import is_patient
 from patients import selectors as patient_selectors
+from visits.followups import open_follow_ups
 from visits.forms_portal import RescheduleRequestForm
-from visits.models import CalendarFeed, RescheduleRequest, Therapy, Visit, new_feed_token
+from visits.models import REMINDER_LEAD_CHOICES, CalendarFeed, RescheduleRequest, Therapy, Visit, new_feed_token
+from visits.services.notifications import preference_for
 
 UPCOMING_SHOWN = 10
 PAST_SHOWN = 10
@@ -229,6 +231,20 @@ def visits_calendar(*, visits, host: str) -> bytes:
     return calendar.to_ical()
 
 
+def reminder_summary(preference, patient) -> str:
+    """“By email and text, 2 days and 1 day before; quiet from 9:00 pm to 8:00 am.”"""
+    ways = [way for way, chosen in (("email", preference.by_email), ("text", preference.by_sms)) if chosen]
+    if not ways or not preference.reminder_hours:
+        return "You have turned reminders off. We will still call you if a visit changes."
+    labels = dict(REMINDER_LEAD_CHOICES)
+    when = " and ".join(labels[hours] for hours in sorted(preference.reminder_hours, reverse=True) if hours in labels)
+    text = f"By {' and '.join(ways)}, {when}"
+    if preference.quiet_start is not None and preference.quiet_end is not None:
+        start, end = preference.quiet_start, preference.quiet_end
+        text += f"; quiet from {clock(start)} {meridiem(start)} to {clock(end)} {meridiem(end)} ({patient.time_zone})"
+    return text + "."
+
+
 # --- Views --------------------------------------------------------------------------------------
 
 
@@ -248,6 +264,8 @@ def home(request):
         "feed": feed,
         "feed_url": feed_url,
         "webcal_url": "webcal://" + feed_url.split("://", 1)[1] if feed_url else "",
+        "open_follow_ups": open_follow_ups(patient=patient, now=timezone.now()),
+        "reminder_summary": reminder_summary(preference_for(request.user), patient),
     }
     return render(request, "portal/home.html", context)
 

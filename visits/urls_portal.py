@@ -1,6 +1,6 @@
 from django.urls import path
 
-from visits import portal
+from visits import portal, portal_journal, portal_notifications
 
 app_name = "portal"
 
@@ -10,4 +10,9 @@ urlpatterns = [
     path("calendar/renew/", portal.calendar_renew, name="calendar_renew"),
     path("calendar/revoke/", portal.calendar_revoke, name="calendar_revoke"),
     path("calendar/<str:token>.ics", portal.calendar_feed, name="calendar_feed"),
+    path("journal/", portal_journal.journal, name="journal"),
+    path("journal/add/", portal_journal.journal_add, name="journal_add"),
+    path("journal/<int:pk>/edit/", portal_journal.journal_edit, name="journal_edit"),
+    path("reminders/", portal_notifications.preferences, name="preferences"),
+    path("follow-ups/<int:pk>/", portal_notifications.follow_up, name="follow_up"),
 ]

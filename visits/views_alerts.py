@@ -8,7 +8,10 @@ from django.views.decorators.http import require_GET, require_POST
 from infusion_site.access import role_required
 from infusion_site.roles import is_coordinator
 from visits.alerts import Severity, collect_alerts, group_alerts, reschedule_request_resolve
-from visits.models import RescheduleRequest
+from visits.followups import follow_up_record_call
+from visits.forms_notifications import FollowUpCallForm
+from visits.models import FollowUp, Notification, RescheduleRequest
+from visits.services.notifications import notification_retry as service_notification_retry
 
 
 class ResolveRequestForm(forms.Form):
@@ -50,4 +53,32 @@ def resolve_request(request, pk):
         messages.success(request, f"The request from {reschedule.visit.patient.full_name} is resolved.")
     else:
         messages.info(request, f"The request from {reschedule.visit.patient.full_name} was already resolved.")
+    return redirect("alerts:queue")
+
+
+@role_required(is_coordinator)
+@require_POST
+def follow_up_call(request, pk):
+    follow_up = get_object_or_404(FollowUp.objects.select_related("visit__patient"), pk=pk)
+    name = follow_up.visit.patient.full_name
+    form = FollowUpCallForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"The call to {name} is not recorded: write what they said.")
+        return _queue(request, failed=(f"follow_up_call-{follow_up.pk}", form), status=400)
+    if follow_up_record_call(follow_up=follow_up, note=form.cleaned_data["call_note"], by=request.user):
+        messages.success(request, f"The follow-up call to {name} is recorded.")
+    else:
+        messages.info(request, f"The follow-up call to {name} was already recorded.")
+    return redirect("alerts:queue")
+
+
+@role_required(is_coordinator)
+@require_POST
+def notification_retry(request, pk):
+    notification = get_object_or_404(Notification, pk=pk)
+    if notification.failed_at is None:
+        messages.info(request, "That message is no longer marked as failed.")
+        return redirect("alerts:queue")
+    service_notification_retry(notification=notification, by=request.user)
+    messages.success(request, "The message will be sent again in a moment.")
     return redirect("alerts:queue")
