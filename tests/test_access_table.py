@@ -251,6 +251,10 @@ ADMIN_SAMPLES = [
     lambda cast: reverse("admin:patients_patient_changelist"),
     lambda cast: reverse("admin:patients_patient_change", args=[cast.patient.pk]),
     lambda cast: reverse("admin:auditlog_logentry_changelist"),
+    lambda cast: reverse("admin:visits_product_changelist"),
+    lambda cast: reverse("admin:visits_notification_changelist"),
+    lambda cast: reverse("admin:visits_notification_change", args=[notification_pk(cast)["pk"]]),
+    lambda cast: reverse("admin:visits_notificationpreference_changelist"),
 ]
 
 
