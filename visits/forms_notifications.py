@@ -84,7 +84,7 @@ class PreferenceForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("by_sms") and not (cleaned.get("phone") or self.fallback_phone) and "phone" not in self.errors:
-            self.add_error("phone", "Give a mobile number for texts, or untick “Text me”.")
+            self.add_error("phone", f"Give a mobile number for texts, or untick “{self.fields['by_sms'].label}”.")
         if self.for_patient:
             if cleaned.get("quiet"):
                 for name in ("quiet_start", "quiet_end"):
@@ -96,6 +96,13 @@ class PreferenceForm(forms.ModelForm):
             else:
                 cleaned["quiet_start"] = cleaned["quiet_end"] = None
         return cleaned
+
+    def _post_clean(self):
+        # A refused quiet time keeps the saved one on the instance, so the model's own quiet-hours checks would
+        # add a second, contradictory message ("Give both ends…") below the one given above.
+        if self.has_error("quiet_start") or self.has_error("quiet_end"):
+            return
+        super()._post_clean()
 
 
 class FollowUpForm(forms.Form):
@@ -122,7 +129,7 @@ class FollowUpForm(forms.Form):
                 label=question.text,
                 choices=[("yes", "Yes"), ("no", "No")],
                 coerce=lambda value: value == "yes",
-                widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+                widget=forms.RadioSelect,  # crispy-bootstrap5 gives each radio its form-check-input class
                 error_messages={"required": "Please answer yes or no."},
             )
         self.order_fields([question.key for question in self.questions] + ["started_on", "note"])

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from infusion_site.access import role_required
@@ -36,7 +37,7 @@ def follow_up(request, pk):
     )
     visit = item.visit
     record_access(visit.patient)
-    infusion_day = day_text(visit.local_start, visit.local_start.date())
+    infusion_day = day_text(visit.local_start, timezone.localdate(timezone.now(), visit.patient.zone))
     context = {"follow_up": item, "infusion_day": infusion_day, "questions": questions_for(item)}
     if item.answered_at is not None:
         return render(request, "portal/follow_up.html", {**context, "answered": True})

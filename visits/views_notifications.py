@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from infusion_site.access import role_required
@@ -30,7 +31,12 @@ def mark_read(request, pk):
         raise Http404("No such notification")
     notification_mark_read(user=request.user, notification_id=pk)
     target = Notification.objects.values_list("url", flat=True).get(pk=pk)
-    if request.POST.get("open") and target.startswith("/"):
+    # Only a path inside this site: a notification never sends anyone elsewhere.
+    if (
+        request.POST.get("open")
+        and url_has_allowed_host_and_scheme(target, allowed_hosts=None)
+        and target.startswith("/")
+    ):
         return redirect(target)
     return redirect("notifications:inbox")
 
@@ -61,6 +67,8 @@ def preferences_page(request, *, for_patient: bool, template: str, fallback_phon
             form.save()
             messages.success(request, "Your notification choices are saved.")
             return redirect(request.path)
+        # The quiet hours sit below the fold on a tablet: say at the top that nothing was saved.
+        messages.error(request, "Your choices are not saved yet. Please see the message below.")
         return render(request, template, {"form": form}, status=400)
     return render(request, template, {"form": form})
 
