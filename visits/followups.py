@@ -60,6 +60,10 @@ AFTER_INFUSION = {FollowUp.Window.EARLY: timedelta(hours=48), FollowUp.Window.LA
 # Past these, asking is no longer useful (DESIGN: 24–72 h and day 7–14).
 STILL_WORTH_ASKING = {FollowUp.Window.EARLY: timedelta(hours=24), FollowUp.Window.LATE: timedelta(days=4)}
 LOOK_BACK = timedelta(days=15)
+FOLLOW_UP_WHEN = {
+    FollowUp.Window.EARLY: "48 hours after the infusion",
+    FollowUp.Window.LATE: "on day 10 after the infusion",
+}
 
 
 def questions_for(follow_up: FollowUp) -> list[Question]:
@@ -155,7 +159,7 @@ def follow_up_answer(
                 other_symptom=summary[:200],
                 is_delayed=True,
                 outcome=(
-                    f"Reported by the patient in the {follow_up.get_window_display().lower()} follow-up"
+                    f"Reported by the patient when asked {FOLLOW_UP_WHEN[follow_up.window]}"
                     + ("; told to seek emergency care now" if emergency else "")
                     + (f". Patient's words: {note.strip()}" if note.strip() else ".")
                 ),

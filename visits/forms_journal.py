@@ -67,7 +67,7 @@ class SymptomEntryForm(forms.Form):
         self.helper.layout = Layout(
             "recorded_on",
             Div(
-                *(Field(name, wrapper_class="col-6 col-md-3") for name in SYMPTOM_FIELDS),
+                *(Field(name, wrapper_class="col-6 col-xl-3") for name in SYMPTOM_FIELDS),
                 css_class="row",
             ),
             "note",

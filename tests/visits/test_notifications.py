@@ -553,3 +553,40 @@ def test_rows_a_worker_died_on_every_time_are_given_up_and_shown(cast, frozen_cl
     assert service.notifications_give_up_exhausted(now=timezone.now()) == 1
     notification.refresh_from_db()
     assert notification.failed_at and notification.last_error == "Gave up: no attempt finished."
+
+
+# --- A delayed reaction on the chart, the record and the recall list -----------------------------------------
+
+
+def test_a_delayed_reaction_without_a_grade_shows_on_the_chart_record_and_recall(cast):
+    from django.urls import reverse
+
+    from tests.conftest import client_for
+    from visits.models import VialUsed
+
+    visit = visit_in(cast, -60, nurse=cast.assigned_nurse, status="signed")
+    factories.on_care_team(cast.patient, cast.assigned_nurse)
+    VialUsed.objects.create(
+        visit=visit, product=factories.product(), lot_number="LOT-77", expires_on="2100-01-01", size_mg=10000
+    )
+    Reaction.objects.create(
+        visit=visit, onset_at=NOW, symptoms=["other"], other_symptom="dark urine (haemolysis?)", is_delayed=True
+    )
+
+    chart = client_for(cast.assigned_nurse).get(reverse("visits:chart", args=[visit.pk]))
+    record = client_for(cast.coordinator).get(reverse("visits:print", args=[visit.pk]))
+    recall = client_for(cast.coordinator).get(reverse("visits:recall"), {"lot": "LOT-77"})
+
+    assert [chart.status_code, record.status_code, recall.status_code] == [200, 200, 200]
+    assert "Delayed, not graded yet" in chart.content.decode()
+    assert "not graded yet" in record.content.decode()
+    assert "Delayed, not graded yet" in recall.content.decode()
+    assert "Grade None" not in chart.content.decode() + record.content.decode() + recall.content.decode()
+
+
+def test_an_undelayed_reaction_must_have_a_grade_and_an_action_in_the_database(cast):
+    from django.db import IntegrityError, transaction
+
+    visit = visit_in(cast, -3, nurse=cast.assigned_nurse)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Reaction.objects.create(visit=visit, onset_at=NOW, symptoms=["headache"], action="continued")

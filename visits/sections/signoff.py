@@ -54,7 +54,7 @@ class SignoffChart:
                         for key in reaction.symptoms
                     ],
                     "meaning": GRADE_MEANINGS.get(reaction.grade, ""),
-                    "severe": reaction.grade >= SEVERE_GRADE,
+                    "severe": (reaction.grade or 0) >= SEVERE_GRADE,
                 }
             )
         return rows
