@@ -31,5 +31,9 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+## Send 1,000 text reminders while killing a worker and Redis, with two beats; each must go out exactly once
+chaos: $(VENV)/.runtime
+	$(BIN)/python bin/chaos
+
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3* test_db.sqlite3* .run
