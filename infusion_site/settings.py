@@ -229,12 +229,15 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # The one beat schedule. Everything that is due lives in the database; these
 # sweeps find it, so a lost message or a second beat never loses or doubles work.
+NOTIFICATION_SWEEP_SECONDS = env.float("NOTIFICATION_SWEEP_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "infusion_site.tasks.heartbeat", "schedule": 30.0},
     "send-portal-invitations": {"task": "patients.tasks.send_due_invitations", "schedule": 60.0},
     "send-due-notifications": {
         "task": "visits.tasks.send_due_notifications",
-        "schedule": env.float("NOTIFICATION_SWEEP_SECONDS", default=60.0),
+        "schedule": NOTIFICATION_SWEEP_SECONDS,
+        # A sweep still queued when the next is due is dropped: it would only repeat the next one's work.
+        "options": {"expires": NOTIFICATION_SWEEP_SECONDS},
     },
 }
 

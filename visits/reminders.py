@@ -270,19 +270,25 @@ def unsigned_charts(*, now: datetime) -> list[Due]:
 # --- Coordinators: the alert queue, by email and in the app --------------------------------------------
 
 
-def from_alerts(kind: str, found: list[alerts.Alert], *, now: datetime, suffix: str = "") -> list[Due]:
-    """One notice per alert and coordinator; the email or text says what kind and where, not who."""
+def from_alerts(kind: str, found: list[alerts.Alert], *, now: datetime, suffix=None) -> list[Due]:
+    """One notice per alert and coordinator; the email or text says what kind and where, not who.
+
+    ``suffix(alert)`` (or a fixed string) extends the key, so a changed fact is announced again.
+    """
+    if not found:
+        return []
     staff = list(coordinators().select_related("notification_preference"))
     label = Notification.Kind(kind).label
     dues = []
     for alert in found:
         url = alert.url if alert.url.startswith("/") else reverse("alerts:queue")
+        extra = suffix(alert) if callable(suffix) else suffix
         for coordinator in staff:
             dues.append(
                 Due(
                     recipient=coordinator,
                     kind=kind,
-                    key=f"{alert.key}{':' + suffix if suffix else ''}:{coordinator.pk}",
+                    key=f"{alert.key}{':' + extra if extra else ''}:{coordinator.pk}",
                     subject=f"{alert.severity.label}: {label.lower()}",
                     body=(
                         f"{label} — {alert.severity.label.lower()}. "
@@ -299,10 +305,7 @@ def from_alerts(kind: str, found: list[alerts.Alert], *, now: datetime, suffix: 
 
 def _alert_producer(kind: str, source: Callable, suffix: Callable | None = None):
     def produce(*, now: datetime) -> list[Due]:
-        found = source(now=now)
-        if suffix is None:
-            return from_alerts(kind, found, now=now)
-        return [due for alert in found for due in from_alerts(kind, [alert], now=now, suffix=suffix(alert))]
+        return from_alerts(kind, source(now=now), now=now, suffix=suffix)
 
     produce.__name__ = f"notify_{kind}"
     PRODUCERS[kind] = produce
