@@ -8,11 +8,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from crispy_forms.bootstrap import InlineRadios
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Field, Layout, Row
+from crispy_forms.layout import Column, Field, Row
 from django import forms
 from django.utils import timezone
 
+from infusion_site.forms import inline_helper
 from visits import vitals
 from visits.models import RateChange, Visit, VitalSigns
 
@@ -60,15 +60,6 @@ class VisitTimeMixin:
         return datetime.combine(day, value, tzinfo=zone)
 
 
-def _helper(*fields) -> FormHelper:
-    helper = FormHelper()
-    helper.form_tag = False
-    helper.disable_csrf = True
-    if fields:
-        helper.layout = Layout(*fields)
-    return helper
-
-
 RATE_MESSAGES = {
     "required": "Give the rate in mL/hr, e.g. 42.0.",
     "invalid": "Give the rate as a number of mL/hr, e.g. 42.0.",
@@ -106,7 +97,7 @@ class StartForm(VisitTimeMixin, forms.Form):
     def __init__(self, *args, visit: Visit, **kwargs):
         self.visit = visit
         super().__init__(*args, **kwargs)
-        self.helper = _helper(Row(Column("at"), Column("rate_ml_per_hr")))
+        self.helper = inline_helper(Row(Column("at"), Column("rate_ml_per_hr")))
 
     def clean_at(self):
         return self.moment(self.cleaned_data.get("at"))
@@ -137,7 +128,7 @@ class RateChangeForm(VisitTimeMixin, forms.Form):
     def __init__(self, *args, visit: Visit, **kwargs):
         self.visit = visit
         super().__init__(*args, **kwargs)
-        self.helper = _helper(Row(Column("kind"), Column("rate_ml_per_hr"), Column("at")), "note", "version")
+        self.helper = inline_helper(Row(Column("kind"), Column("rate_ml_per_hr"), Column("at")), "note", "version")
 
     def clean_at(self):
         return self.moment(self.cleaned_data.get("at"))
@@ -167,7 +158,7 @@ class EndForm(VisitTimeMixin, forms.Form):
     def __init__(self, *args, visit: Visit, **kwargs):
         self.visit = visit
         super().__init__(*args, **kwargs)
-        self.helper = _helper(Row(Column("at"), Column("volume_infused_ml")), "version")
+        self.helper = inline_helper(Row(Column("at"), Column("volume_infused_ml")), "version")
 
     def clean_at(self):
         return self.moment(self.cleaned_data.get("at"))
@@ -238,7 +229,7 @@ class VitalsForm(VisitTimeMixin, forms.Form):
     def __init__(self, *args, visit: Visit, **kwargs):
         self.visit = visit
         super().__init__(*args, **kwargs)
-        self.helper = _helper(
+        self.helper = inline_helper(
             Row(Column("taken_at"), Column("phase")),
             Row(Column("temperature"), Column(InlineRadios("temperature_unit"))),
             Row(Column("pulse"), Column("systolic"), Column("diastolic")),

@@ -1,22 +1,13 @@
 """Forms for notification preferences, the follow-up questions after IVIG, and the coordinator's call note."""
 
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Div, Fieldset, Layout
+from crispy_forms.layout import Div, Fieldset
 from django import forms
 from django.utils import timezone
 
 from infusion_site import messaging
+from infusion_site.forms import inline_helper
 from visits.followups import questions_for
 from visits.models import REMINDER_LEAD_CHOICES, FollowUp, NotificationPreference
-
-
-def _helper(*layout) -> FormHelper:
-    helper = FormHelper()
-    helper.form_tag = False
-    helper.disable_csrf = True
-    if layout:
-        helper.layout = Layout(*layout)
-    return helper
 
 
 class PreferenceForm(forms.ModelForm):
@@ -70,7 +61,7 @@ class PreferenceForm(forms.ModelForm):
             self.fields["in_app"].help_text = ""
             self.fields["phone"].help_text = "Needed for texts."
             layout = [Fieldset("How to reach me", "in_app", "by_email", "by_sms", "phone")]
-        self.helper = _helper(*layout)
+        self.helper = inline_helper(*layout)
 
     def clean_phone(self):
         phone = self.cleaned_data["phone"].strip()
@@ -133,7 +124,7 @@ class FollowUpForm(forms.Form):
                 error_messages={"required": "Please answer yes or no."},
             )
         self.order_fields([question.key for question in self.questions] + ["started_on", "note"])
-        self.helper = _helper()
+        self.helper = inline_helper()
 
     def clean_started_on(self):
         started_on = self.cleaned_data["started_on"]
