@@ -88,6 +88,7 @@ def unsigned_charts(*, now: datetime) -> list[Alert]:
 
 # --- Creatinine due before the next IVIG cycle --------------------------------------------------------
 
+# Two weeks' notice, as for authorizations: time to draw blood at a visit or a lab before the cycle starts.
 CREATININE_LOOKS_AHEAD = timedelta(days=14)
 
 

@@ -98,8 +98,8 @@ def open_follow_ups(*, patient, now: datetime) -> list[FollowUp]:
     ]
 
 
-def follow_ups_create_due(*, now: datetime) -> int:
-    """Open the questionnaires that have fallen due; return how many were new."""
+def follow_ups_create_due(*, now: datetime) -> None:
+    """Open the questionnaires that have fallen due (an existing one is left as it is)."""
     rows = []
     for visit in cycle_end_visits(now=now):
         ended = visit_ended_at(visit)
@@ -107,9 +107,7 @@ def follow_ups_create_due(*, now: datetime) -> int:
             due = ended + after
             if due <= now < due + STILL_WORTH_ASKING[window]:
                 rows.append(FollowUp(visit=visit, window=window, due_at=due))
-    before = FollowUp.objects.count()
     FollowUp.objects.bulk_create(rows, ignore_conflicts=True)
-    return FollowUp.objects.count() - before
 
 
 class FollowUpError(Exception):

@@ -22,12 +22,11 @@ from enum import Enum
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from infusion_site import messaging
-from infusion_site.queueing import publish
+from infusion_site.queueing import enqueue_on_commit, publish
 from infusion_site.roles import COORDINATOR
 from visits.models import Notification, NotificationPreference
 
@@ -297,16 +296,15 @@ def notifications_enqueue_due(*, now: datetime | None = None, deliver_task=None)
 
 def notification_retry(*, notification: Notification, by) -> Notification:
     """A coordinator sends a failed notification again (after fixing the address, say)."""
-    with transaction.atomic():
-        updated = (
-            Notification.objects.filter(pk=notification.pk)
-            .exclude(failed_at=None)
-            .update(failed_at=None, attempts=0, next_attempt_at=timezone.now(), queued_at=None, last_error="")
-        )
+    updated = (
+        Notification.objects.filter(pk=notification.pk)
+        .exclude(failed_at=None)
+        .update(failed_at=None, attempts=0, next_attempt_at=timezone.now(), queued_at=None, last_error="")
+    )
     if updated:
         from visits.tasks import deliver_notification
 
-        transaction.on_commit(lambda: publish(deliver_notification, notification.pk))
+        enqueue_on_commit(deliver_notification, notification.pk)
     notification.refresh_from_db()
     return notification
 
@@ -324,7 +322,6 @@ def notify_at_once(kind: str) -> None:
 
     If the broker is away the minute sweep sends it instead; nothing waits on Redis.
     """
-    from infusion_site.queueing import enqueue_on_commit
     from visits.tasks import notify_now
 
     enqueue_on_commit(notify_now, [str(kind)])
