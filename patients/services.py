@@ -119,9 +119,7 @@ def patient_invite_to_portal(*, patient: Patient, email: str, by) -> PortalInvit
     patient.user = user
     patient.save(update_fields=["user", "updated_at"])
     invitation = _save(PortalInvitation(patient=patient, email=email, invited_by=by))
-    from patients.tasks import send_invitation
-
-    enqueue_on_commit(send_invitation, invitation.pk)
+    enqueue_on_commit("patients.tasks.send_invitation", invitation.pk)
     return invitation
 
 

@@ -118,7 +118,7 @@ def test_a_provider_error_is_retried_with_backoff_by_the_worker(cast, tmp_path, 
 
 
 def test_a_grade_3_reaction_reaches_the_coordinator_at_once(cast, tmp_path, outboxes):
-    from visits.services.signoff import reaction_record
+    from visits.chart.signoff.services import reaction_record
 
     mail_dir, _ = outboxes
     visit = factories.infusing_visit(nurse_user=cast.assigned_nurse)
@@ -150,7 +150,7 @@ def test_a_grade_3_reaction_reaches_the_coordinator_at_once(cast, tmp_path, outb
 
 def test_a_redis_outage_delays_a_notification_and_loses_nothing(cast, tmp_path, outboxes):
     """The at-once publish is lost with the broker away; the next sweep sends it, once."""
-    from visits.services.signoff import reaction_record
+    from visits.chart.signoff.services import reaction_record
 
     visit = factories.infusing_visit(nurse_user=cast.assigned_nurse)
     with celery_broker(f"redis://127.0.0.1:{refused_port()}/0"):

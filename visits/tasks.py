@@ -3,8 +3,8 @@
 from celery import shared_task
 from django.utils import timezone
 
-from visits import reminders
-from visits.services import notifications as service
+from visits.notifications import due as reminders
+from visits.notifications import services as service
 
 # No countdown is ever longer than this; later retries wait for the sweep (DESIGN §4).
 LONGEST_COUNTDOWN_SECONDS = 60

@@ -14,7 +14,6 @@ from playwright.sync_api import expect
 
 from patients.models import SymptomEntry, patient_today
 from tests import factories
-from visits import reminders
 from visits.models import (
     FollowUp,
     Notification,
@@ -24,7 +23,8 @@ from visits.models import (
     Visit,
     VisitSignature,
 )
-from visits.services.notifications import notification_deliver, preference_for
+from visits.notifications import due as reminders
+from visits.notifications.services import notification_deliver, preference_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -10,8 +10,9 @@ from django.urls import reverse
 
 from tests import factories
 from tests.conftest import client_for
-from visits import alerts
-from visits.alerts import Alert, Severity, alert_source, collect_alerts
+from visits.alerts import registry
+from visits.alerts.registry import Alert, Severity, alert_source
+from visits.alerts.selectors import collect_alerts
 from visits.models import RescheduleRequest, Visit
 
 # Friday 20 November 2026, 9:00 am in Chicago (the factories' patient time zone).
@@ -169,7 +170,7 @@ def test_alerts_are_sorted_by_severity_then_time(cast):
 
 
 def test_a_new_kind_of_alert_is_one_decorated_function(cast, monkeypatch):
-    monkeypatch.setattr(alerts, "SOURCES", dict(alerts.SOURCES))
+    monkeypatch.setattr(registry, "SOURCES", dict(registry.SOURCES))
 
     @alert_source("lab_due", label="Labs due")
     def labs_due(*, now):

@@ -1,4 +1,4 @@
-"""Assignment checks and schedule changes (visits.services.scheduling): each conflict found and said in words.
+"""Assignment checks and schedule changes (visits.board.services): each conflict found and said in words.
 
 The overlap rule under test: a nurse needs MORE than the travel buffer between two visits, so a gap of exactly
 the buffer (30 min) is a conflict and 31 minutes is not.
@@ -12,9 +12,9 @@ import time_machine
 
 from patients.models import CareTeamMember
 from tests import factories
+from visits.board import services as scheduling
+from visits.board.services import AssignmentBlocked, Conflict, SchedulingError, assignment_conflicts
 from visits.models import Visit, VisitEvent
-from visits.services import scheduling
-from visits.services.scheduling import AssignmentBlocked, Conflict, SchedulingError, assignment_conflicts
 
 CHICAGO = ZoneInfo("America/Chicago")
 # Monday 16 November 2026, 06:00 in Chicago; the week of Monday 23 November is next week.

@@ -10,9 +10,9 @@ from django.urls import reverse
 from tests import factories
 from tests.conftest import client_for
 from tests.visits.test_assignment import NOW, at, available_nurse, visit_at
+from visits.board import services as scheduling
+from visits.board.services import SchedulingError
 from visits.models import NurseProfile, TimeOff, WorkingHours
-from visits.services import scheduling
-from visits.services.scheduling import SchedulingError
 
 
 @pytest.fixture(autouse=True)

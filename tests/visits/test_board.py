@@ -13,8 +13,8 @@ from django.urls import reverse
 from tests import factories
 from tests.conftest import client_for
 from tests.visits.test_assignment import NOW, at, available_nurse, visit_at
+from visits.board import services as scheduling
 from visits.models import Visit, VisitEvent
-from visits.services import scheduling
 
 BOARD = "/schedule/"
 HTMX = {"HTTP_HX_REQUEST": "true"}

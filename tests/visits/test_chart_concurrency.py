@@ -17,9 +17,9 @@ from django.utils import timezone
 from patients.services import ServiceError
 from tests import factories
 from tests.conftest import client_for
+from visits.chart.rules import ChartLocked, StaleSection, section_save
+from visits.chart.signoff.services import outcome_record, visit_sign
 from visits.models import InfusionRecord, OutcomeMeasure, PreInfusionChecklist, Reaction, VisitSignature
-from visits.services.chart import ChartLocked, StaleSection, section_save
-from visits.services.signoff import outcome_record, visit_sign
 
 HTMX = {"HX-Request": "true"}
 

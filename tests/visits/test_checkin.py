@@ -11,10 +11,8 @@ from django.urls import reverse
 from patients.services import ServiceError
 from tests import factories
 from tests.conftest import client_for
-from visits.alerts import collect_alerts
-from visits.models import Visit, VisitVerification
-from visits.services.chart import ChartLocked
-from visits.services.checkin import (
+from visits.alerts.selectors import collect_alerts
+from visits.chart.checkin.services import (
     EARTH_RADIUS_M,
     CheckInConflict,
     distance_m,
@@ -22,6 +20,8 @@ from visits.services.checkin import (
     visit_check_in,
     visit_check_out,
 )
+from visits.chart.rules import ChartLocked
+from visits.models import Visit, VisitVerification
 
 # Friday 20 November 2026, 9:00 am in Chicago (the factories' patient time zone).
 NOW = dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.UTC)

@@ -21,10 +21,10 @@ from tests.factories import (
     nurse,
     product,
 )
-from visits.alerts import collect_alerts
+from visits.alerts.selectors import collect_alerts
+from visits.chart.checklist import services
+from visits.chart.rules import ChartLocked, StaleSection
 from visits.models import PreInfusionChecklist, PremedicationGiven, TherapyOrder, Visit, VisitEvent
-from visits.services import checklist as services
-from visits.services.chart import ChartLocked, StaleSection
 
 PREMEDS = "acetaminophen 650 mg PO; diphenhydramine 25 mg PO"
 
@@ -759,9 +759,9 @@ def test_the_checklist_and_vials_sections_take_as_many_queries_with_more_data(vi
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from visits.chart_registry import SECTION_KEYS
+    from visits.chart.sections import SECTION_KEYS
+    from visits.chart.views import section_html
     from visits.models import VialUsed
-    from visits.views_chart import section_html
 
     def queries() -> int:
         request = rf.get("/")

@@ -18,12 +18,10 @@ from django.urls import reverse
 from patients.services import ServiceError
 from tests import factories
 from tests.conftest import client_for as signed_in
-from visits import vitals
-from visits.alerts import collect_alerts
-from visits.models import InfusionRecord, PreInfusionChecklist, RateChange, Visit, VisitSignature, VitalSigns
-from visits.sections.infusion import next_step
-from visits.services.chart import ChartLocked, StaleSection
-from visits.services.infusion import (
+from visits.alerts.selectors import collect_alerts
+from visits.chart.infusion import vitals
+from visits.chart.infusion.section import next_step
+from visits.chart.infusion.services import (
     RateRefused,
     infusion_end,
     infusion_rate_change,
@@ -31,6 +29,8 @@ from visits.services.infusion import (
     infusion_state,
     vitals_record,
 )
+from visits.chart.rules import ChartLocked, StaleSection
+from visits.models import InfusionRecord, PreInfusionChecklist, RateChange, Visit, VisitSignature, VitalSigns
 
 NOW = dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.UTC)  # Friday 9:00 am in Chicago
 MINUTE = dt.timedelta(minutes=1)

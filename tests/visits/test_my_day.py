@@ -12,8 +12,8 @@ from django.urls import reverse
 
 from tests import factories
 from tests.conftest import client_for
+from visits.chart.selectors import my_days
 from visits.models import NurseProfile, Reaction, Visit
-from visits.selectors_myday import my_days
 
 # Friday 20 November 2026, 10:00 am in New York (the agency's zone), 9:00 am in Chicago (the patients').
 NOW = dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.UTC)

@@ -11,9 +11,9 @@ from django.urls import reverse
 
 from tests import factories
 from tests.conftest import client_for
-from visits.followups import questions_for
 from visits.models import FollowUp, Notification, NotificationPreference, Reaction, VialUsed, Visit
-from visits.services.notifications import preference_for
+from visits.notifications.followups import questions_for
+from visits.notifications.services import preference_for
 
 # Friday 20 November 2026, 9:00 am in Chicago (the factories' patient time zone).
 NOW = dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.UTC)
@@ -37,7 +37,7 @@ def published(monkeypatch):
         return True
 
     monkeypatch.setattr("infusion_site.queueing.publish", record)
-    monkeypatch.setattr("visits.services.notifications.publish", record)
+    monkeypatch.setattr("visits.notifications.services.publish", record)
     return sent
 
 

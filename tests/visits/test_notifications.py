@@ -10,11 +10,11 @@ from django.utils import timezone
 
 from infusion_site import messaging
 from tests import factories
-from visits import reminders
+from visits.board.services import visit_assign, visit_cancel, visit_reschedule
 from visits.models import Notification, NotificationPreference, Reaction, VisitEvent
-from visits.services import notifications as service
-from visits.services.notifications import Outcome
-from visits.services.scheduling import visit_assign, visit_cancel, visit_reschedule
+from visits.notifications import due as reminders
+from visits.notifications import services as service
+from visits.notifications.services import Outcome
 
 # Friday 20 November 2026, 9:00 am in Chicago (the factories' patient time zone).
 NOW = dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.UTC)
@@ -304,7 +304,7 @@ def test_a_recent_creatinine_means_no_lab_is_due(cast):
 
 
 def test_grade_3_reaction_alerts_coordinators_at_once(cast, django_capture_on_commit_callbacks):
-    from visits.services.signoff import reaction_record
+    from visits.chart.signoff.services import reaction_record
 
     visit = factories.infusing_visit(nurse_user=cast.assigned_nurse)
     with django_capture_on_commit_callbacks() as callbacks:
@@ -489,7 +489,7 @@ def test_after_the_last_attempt_the_failure_is_kept_and_shown_to_coordinators(
 
     notification.refresh_from_db()
     assert notification.failed_at and notification.last_error.startswith("Gave up after 2 attempts")
-    from visits.alerts import collect_alerts
+    from visits.alerts.selectors import collect_alerts
 
     (alert,) = collect_alerts(kinds={"notification_failed"})
     assert alert.about == notification

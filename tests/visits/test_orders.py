@@ -13,7 +13,7 @@ from patients.models import Patient
 from tests import factories
 from tests.conftest import client_for
 from visits.models import TherapyOrder, Visit
-from visits.services import orders as order_services
+from visits.orders import services as order_services
 
 CHICAGO = ZoneInfo("America/Chicago")
 

@@ -14,9 +14,9 @@ from django.utils import timezone
 from patients.services import ServiceError
 from tests import factories
 from tests.conftest import client_for
+from visits.chart.rules import ChartLocked
+from visits.chart.signoff.services import outcome_record
 from visits.models import OutcomeMeasure, Visit
-from visits.services.chart import ChartLocked
-from visits.services.signoff import outcome_record
 
 HTMX = {"HX-Request": "true"}
 GOOD = {"mmt8": 128, "cdasi_activity": 14, "cdasi_damage": 5, "patient_global": 4}

@@ -10,9 +10,9 @@ from django.urls import reverse
 
 from tests import factories
 from tests.conftest import client_for
-from visits.alerts import collect_alerts
+from visits.alerts.selectors import collect_alerts
 from visits.models import RescheduleRequest, Visit
-from visits.portal import window_text
+from visits.portal.views import window_text
 
 # Friday 20 November 2026, 9:00 am in Chicago (the factories' patient time zone).
 NOW = dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.UTC)

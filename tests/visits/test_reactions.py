@@ -13,10 +13,10 @@ from django.utils import timezone
 from patients.services import ServiceError
 from tests import factories
 from tests.conftest import client_for
-from visits.alerts import collect_alerts
+from visits.alerts.selectors import collect_alerts
+from visits.chart.rules import ChartLocked
+from visits.chart.signoff.services import reaction_record, step_back_rates
 from visits.models import RateChange, Reaction, Visit
-from visits.services.chart import ChartLocked
-from visits.services.signoff import reaction_record, step_back_rates
 
 
 @pytest.fixture

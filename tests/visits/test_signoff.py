@@ -13,15 +13,15 @@ from django.utils import timezone
 from patients.services import ServiceError
 from tests import factories
 from tests.conftest import client_for
-from visits.models import Addendum, OutcomeMeasure, RateChange, Reaction, Visit, VisitSignature
-from visits.services.chart import ChartLocked
-from visits.services.signoff import (
+from visits.chart.rules import ChartLocked
+from visits.chart.signoff.services import (
     addendum_add,
     observation_for,
     outcome_record,
     reaction_record,
     visit_sign,
 )
+from visits.models import Addendum, OutcomeMeasure, RateChange, Reaction, Visit, VisitSignature
 
 PASSWORD = factories.PASSWORD
 HTMX = {"HX-Request": "true"}

@@ -12,11 +12,11 @@ from django.utils import timezone
 from patients.services import ServiceError
 from tests.conftest import client_for
 from tests.factories import OrderFactory, VisitFactory, nurse, product
+from visits.chart.checklist import services
+from visits.chart.checklist.forms import BarcodeError, parse_vial_barcode
+from visits.chart.rules import ChartLocked
 from visits.clinical import best_vial_combination
-from visits.forms_checklist import BarcodeError, parse_vial_barcode
 from visits.models import VialUsed, Visit
-from visits.services import checklist as services
-from visits.services.chart import ChartLocked
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 G = 1000

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from visits import vitals
-from visits.vitals import (
+from visits.chart.infusion import vitals
+from visits.chart.infusion.vitals import (
     BASELINE,
     DONE,
     DUE,

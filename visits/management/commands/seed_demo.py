@@ -1,8 +1,9 @@
 from django.core.management.base import BaseCommand
 
 from patients import demo as patient_demo
-from visits import demo as visit_demo
-from visits import demo_charts, demo_notifications
+from visits.demo import charts as demo_charts
+from visits.demo import notifications as demo_notifications
+from visits.demo import orders as visit_demo
 
 
 class Command(BaseCommand):

@@ -1,0 +1,121 @@
+"""The alert queue's frame: what an alert is, how a source of alerts registers, and the wording sources share.
+
+Each kind of alert is one function decorated with ``@alert_source("kind")`` that returns a list of ``Alert``
+(``sources.py`` for what the chart and the schedule show, ``background.py`` for what the background jobs find).
+A new kind is one more decorated function; the page and its tests need no change. Each source makes a fixed
+number of queries, whatever the amount of data, so the page stays fast.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from enum import IntEnum
+
+from django.utils import timezone
+
+from visits.models import Visit
+
+
+class Severity(IntEnum):
+    """Lower sorts first."""
+
+    URGENT = 1
+    SOON = 2
+    INFO = 3
+
+    @property
+    def label(self) -> str:
+        return {Severity.URGENT: "Urgent", Severity.SOON: "Soon", Severity.INFO: "To handle"}[self]
+
+    @property
+    def css(self) -> str:
+        return {Severity.URGENT: "danger", Severity.SOON: "warning", Severity.INFO: "secondary"}[self]
+
+
+@dataclass
+class Alert:
+    kind: str
+    severity: Severity
+    title: str
+    detail: str  # in words, for the coordinator
+    url: str  # where the coordinator acts on it
+    due: datetime  # sorts alerts of equal severity
+    about: object  # the row the alert is about
+    action_label: str = "Open"
+    # A partial included under the alert, for kinds that are handled right on the queue.
+    form_template: str = ""
+    lines: list[str] = field(default_factory=list)  # extra facts, one a line
+
+    @property
+    def key(self) -> str:
+        """Unique across kinds (two kinds may be about rows with the same pk)."""
+        return f"{self.kind}-{getattr(self.about, 'pk', id(self.about))}"
+
+
+@dataclass(frozen=True)
+class AlertSource:
+    kind: str
+    label: str
+    collect: Callable[..., list[Alert]]
+
+
+SOURCES: dict[str, AlertSource] = {}
+
+
+def alert_source(kind: str, *, label: str | None = None):
+    """Register a function ``f(*, now) -> list[Alert]`` as the source of one kind of alert."""
+
+    def register(collect):
+        if kind in SOURCES:
+            raise ValueError(f"Alert kind {kind!r} is registered twice")
+        SOURCES[kind] = AlertSource(kind=kind, label=label or kind.replace("_", " ").capitalize(), collect=collect)
+        return collect
+
+    return register
+
+
+# --- Wording shared by the sources ---------------------------------------------------------
+
+
+def board_url(visit: Visit) -> str:
+    """The coordinator board on the week (Monday, in the patient's time zone) of the visit.
+
+    A plain path, not reverse(): the board is its own piece of work and takes ``?week=YYYY-MM-DD``.
+    """
+    day = visit.local_start.date()
+    monday = day - timedelta(days=day.weekday())
+    return f"/schedule/?week={monday.isoformat()}#visit-{visit.pk}"
+
+
+def when_text(moment: datetime, zone) -> str:
+    local = timezone.localtime(moment, zone)
+    hour = local.hour % 12 or 12
+    minutes = f"{local.minute:02d}"
+    return f"{local:%a} {local.day} {local:%b}, {hour}:{minutes} {'am' if local.hour < 12 else 'pm'} {local.tzname()}"
+
+
+def in_how_long(delta: timedelta) -> str:
+    hours = int(delta.total_seconds() // 3600)
+    if delta < timedelta(0):
+        return "already started"
+    if hours < 1:
+        return "in less than an hour"
+    if hours < 48:
+        return f"in {hours} hour{'s' if hours != 1 else ''}"
+    return f"in {hours // 24} days"
+
+
+def days_text(days: int) -> str:
+    if days == 0:
+        return "today"
+    if days == 1:
+        return "tomorrow"
+    return f"in {days} days"
+
+
+def sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."
+
+
+def start_of_day(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))

@@ -1,0 +1,343 @@
+"""Alerts from the schedule and the chart: unassigned visits, authorizations, requests, reactions, overrides, vitals."""
+
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Exists, ExpressionWrapper, F, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+
+from patients.models import PriorAuthorization
+from visits.alerts.registry import (
+    Alert,
+    Severity,
+    alert_source,
+    board_url,
+    days_text,
+    in_how_long,
+    sentence,
+    start_of_day,
+    when_text,
+)
+from visits.models import RescheduleRequest, Visit
+
+UNASSIGNED_WITHIN = timedelta(hours=72)
+UNASSIGNED_URGENT_WITHIN = timedelta(hours=24)
+AUTHORIZATION_ENDS_WITHIN_DAYS = 14
+AUTHORIZATION_URGENT_DAYS = 3
+AUTHORIZATION_FEW_VISITS_LEFT = 2
+REQUEST_SOON_WITHIN = timedelta(hours=72)
+
+
+# --- Sources ---------------------------------------------------------------------------------
+
+
+@alert_source("unassigned_visit", label="Unassigned visits")
+def unassigned_visits(*, now: datetime) -> list[Alert]:
+    """Scheduled visits without a nurse that start within the next 72 hours."""
+    visits = Visit.objects.filter(
+        nurse__isnull=True,
+        status=Visit.Status.SCHEDULED,
+        planned_start__gte=now,
+        planned_start__lt=now + UNASSIGNED_WITHIN,
+    ).select_related("patient", "order__product")
+    return [
+        Alert(
+            kind="unassigned_visit",
+            severity=Severity.URGENT if visit.planned_start - now < UNASSIGNED_URGENT_WITHIN else Severity.SOON,
+            title=f"No nurse for {visit.patient.full_name}",
+            detail=(
+                f"{visit.order.product.name}, cycle {visit.cycle_number} day {visit.day_number}: "
+                f"{when_text(visit.planned_start, visit.patient.zone)} "
+                f"({in_how_long(visit.planned_start - now)}), {visit.planned_minutes} min."
+            ),
+            url=board_url(visit),
+            action_label="Assign on the board",
+            due=visit.planned_start,
+            about=visit,
+        )
+        for visit in visits
+    ]
+
+
+def visits_used_subquery() -> Subquery:
+    """The patient's live visits (not cancelled or missed) dated inside the authorization window."""
+    used = (
+        Visit.objects.active()
+        .filter(
+            patient=OuterRef("patient"),
+            planned_start__date__gte=OuterRef("valid_from"),
+            planned_start__date__lte=OuterRef("valid_to"),
+        )
+        .order_by()
+        .values("patient")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(used, output_field=IntegerField()), Value(0))
+
+
+@alert_source("authorization", label="Prior authorizations")
+def authorizations_running_out(*, now: datetime) -> list[Alert]:
+    """Authorizations ending within 14 days (unless a later one is on file), or with 2 or fewer visits left."""
+    today = timezone.localdate(now)
+    ends_by = today + timedelta(days=AUTHORIZATION_ENDS_WITHIN_DAYS)
+    renewed = PriorAuthorization.objects.filter(patient=OuterRef("patient"), valid_to__gt=OuterRef("valid_to"))
+    authorizations = (
+        PriorAuthorization.objects.filter(valid_to__gte=today)
+        .annotate(visits_used=visits_used_subquery(), renewed=Exists(renewed))
+        .annotate(visits_left=ExpressionWrapper(F("visits_authorized") - F("visits_used"), output_field=IntegerField()))
+        .filter(Q(valid_to__lte=ends_by, renewed=False) | Q(visits_left__lte=AUTHORIZATION_FEW_VISITS_LEFT))
+        .select_related("patient")
+    )
+    alerts = []
+    for authorization in authorizations:
+        days_left = authorization.days_left(today)
+        ends_soon = days_left <= AUTHORIZATION_ENDS_WITHIN_DAYS and not authorization.renewed
+        few_left = authorization.visits_left <= AUTHORIZATION_FEW_VISITS_LEFT
+        reasons = []
+        if ends_soon:
+            reasons.append(
+                f"it ends {authorization.valid_to:%a} {authorization.valid_to.day} "
+                f"{authorization.valid_to:%b %Y} ({days_text(days_left)})"
+            )
+        if few_left:
+            left = authorization.visits_left
+            reasons.append(
+                f"{authorization.visits_used} of {authorization.visits_authorized} authorized visits are used or "
+                f"planned: {'none' if left <= 0 else left} left" + (f", {-left} over" if left < 0 else "")
+            )
+        urgent = (ends_soon and days_left <= AUTHORIZATION_URGENT_DAYS) or authorization.visits_left <= 0
+        alerts.append(
+            Alert(
+                kind="authorization",
+                severity=Severity.URGENT if urgent else Severity.SOON,
+                title=f"Authorization {authorization.payer} #{authorization.number} for "
+                f"{authorization.patient.full_name}",
+                detail=sentence(" and ".join(reasons)),
+                url=reverse("patients:detail", args=[authorization.patient_id]) + "#authorizations",
+                action_label="Open the patient",
+                due=start_of_day(authorization.valid_to),
+                about=authorization,
+            )
+        )
+    return alerts
+
+
+@alert_source("reschedule_request", label="Reschedule requests from patients")
+def open_reschedule_requests(*, now: datetime) -> list[Alert]:
+    """Patients' requests to move a visit that nobody has answered yet."""
+    requests = RescheduleRequest.objects.filter(resolved_at__isnull=True).select_related(
+        "visit__patient", "visit__order__product", "visit__nurse"
+    )
+    alerts = []
+    for request in requests:
+        visit = request.visit
+        nurse = (visit.nurse.get_full_name() or visit.nurse.username) if visit.nurse else "no nurse yet"
+        alerts.append(
+            Alert(
+                kind="reschedule_request",
+                severity=Severity.SOON if visit.planned_start - now < REQUEST_SOON_WITHIN else Severity.INFO,
+                title=f"{visit.patient.full_name} asks to move a visit",
+                detail=(
+                    f"{visit.order.product.name} on {when_text(visit.planned_start, visit.patient.zone)} "
+                    f"({in_how_long(visit.planned_start - now)}), {nurse}."
+                ),
+                lines=[
+                    f"Reason: {request.reason}",
+                    f"Preferred: {request.preferred_dates}",
+                    f"Asked {when_text(request.created_at, visit.patient.zone)}",
+                ],
+                url=board_url(visit),
+                action_label="Move it on the board",
+                due=visit.planned_start,
+                about=request,
+                form_template="visits/alerts/resolve_request_form.html",
+            )
+        )
+    return alerts
+
+
+# --- Severe reactions (visit chart) ------------------------------------------------------------------
+
+SEVERE_REACTION_SHOWN_FOR = timedelta(days=7)
+SEVERE_REACTION_URGENT_FOR = timedelta(hours=24)
+
+
+@alert_source("severe_reaction", label="Severe reactions (grade 3 or more)")
+def severe_reactions(*, now: datetime) -> list[Alert]:
+    """DESIGN §3: a grade 3 or more reaction alerts the coordinator at once; it stays on the queue for a week."""
+    from visits.chart.signoff.services import SEVERE_GRADE, SYMPTOMS
+    from visits.models import Reaction  # the chart's models; imported here to keep this addition self-contained
+
+    reactions = Reaction.objects.filter(
+        grade__gte=SEVERE_GRADE, recorded_at__gte=now - SEVERE_REACTION_SHOWN_FOR
+    ).select_related("visit__patient", "visit__order__product", "visit__nurse")
+    alerts = []
+    for reaction in reactions:
+        visit = reaction.visit
+        zone = visit.patient.zone
+        nurse = (visit.nurse.get_full_name() or visit.nurse.username) if visit.nurse else "no nurse"
+        symptoms = ", ".join(
+            (reaction.other_symptom or "other") if key == "other" else SYMPTOMS.get(key, key).lower()
+            for key in reaction.symptoms
+        )
+        lines = [f"Action: {reaction.get_action_display().lower()}."]
+        if reaction.medications_given:
+            lines.append(f"Given: {reaction.medications_given}")
+        if reaction.physician_notified_at:
+            lines.append(f"Physician notified {when_text(reaction.physician_notified_at, zone)}.")
+        if reaction.outcome:
+            lines.append(f"Outcome: {reaction.outcome}")
+        alerts.append(
+            Alert(
+                kind="severe_reaction",
+                severity=Severity.URGENT if now - reaction.recorded_at < SEVERE_REACTION_URGENT_FOR else Severity.SOON,
+                title=f"Grade {reaction.grade} reaction: {visit.patient.full_name}",
+                detail=(
+                    f"{visit.order.product.name}, cycle {visit.cycle_number} day {visit.day_number}; "
+                    f"onset {when_text(reaction.onset_at, zone)}: {symptoms}. Nurse: {nurse}."
+                ),
+                lines=lines,
+                url=reverse("visits:chart", args=[visit.pk]) + "#section-reactions",
+                action_label="Open the chart",
+                due=reaction.onset_at,
+                about=reaction,
+            )
+        )
+    return alerts
+
+
+# --- Check-in exceptions (electronic visit verification) ----------------------------------------------
+
+CHECKIN_EXCEPTION_SHOWN_FOR = timedelta(days=14)
+
+
+@alert_source("checkin_exception", label="Check-in exceptions (location not verified)")
+def checkin_exceptions(*, now: datetime) -> list[Alert]:
+    """DESIGN §3: a check-in or check-out beyond the allowed radius, or without a location, goes to the
+    coordinator's exception queue. There is no "reviewed" mark yet, so an exception stays for two weeks."""
+    from visits.chart.checkin.services import location_not_verified_reason
+    from visits.models import VisitVerification  # the chart's models; imported here to keep this addition apart
+
+    verifications = VisitVerification.objects.filter(
+        Q(check_in_verified=False) | Q(checked_out_at__isnull=False, check_out_verified=False),
+        checked_in_at__gte=now - CHECKIN_EXCEPTION_SHOWN_FOR,
+    ).select_related("visit__patient", "visit__order__product", "nurse")
+    alerts = []
+    for verification in verifications:
+        visit = verification.visit
+        reasons = []
+        if not verification.check_in_verified:
+            reasons.append(location_not_verified_reason(verification))
+        if verification.checked_out_at and not verification.check_out_verified:
+            reasons.append(location_not_verified_reason(verification, out=True))
+        nurse = verification.nurse.get_full_name() or verification.nurse.username
+        alerts.append(
+            Alert(
+                kind="checkin_exception",
+                severity=Severity.INFO,
+                title=f"Location not verified: {visit.patient.full_name}",
+                detail=(
+                    f"{verification.service}, checked in {when_text(verification.checked_in_at, visit.patient.zone)} "
+                    f"by {nurse}. " + ". ".join(reasons) + "."
+                ),
+                url=reverse("visits:chart", args=[visit.pk]) + "#section-checkin",
+                action_label="Open the chart",
+                due=verification.checked_in_at,
+                about=verification,
+            )
+        )
+    return alerts
+
+
+# --- Hard-stop overrides (pre-infusion checklist) ------------------------------------------------------
+
+HARD_STOP_OVERRIDE_SHOWN_FOR = timedelta(days=7)
+HARD_STOP_OVERRIDE_URGENT_FOR = timedelta(hours=24)
+
+
+@alert_source("hard_stop_override", label="Hard stops overridden before an infusion")
+def hard_stop_overrides(*, now: datetime) -> list[Alert]:
+    """DESIGN §3: a hard stop overridden by the nurse (with a reason) alerts the coordinator; one alert per
+    override, urgent for a day, kept for a week (there is no "reviewed" mark)."""
+    from visits.chart.checklist.services import HARD_STOP_OVERRIDE_PREFIX
+    from visits.models import VisitEvent  # imported here to keep this addition self-contained
+
+    events = VisitEvent.objects.filter(
+        kind=VisitEvent.Kind.OVERRIDE,
+        detail__startswith=HARD_STOP_OVERRIDE_PREFIX,
+        at__gte=now - HARD_STOP_OVERRIDE_SHOWN_FOR,
+    ).select_related("visit__patient", "visit__order__product", "by")
+    alerts = []
+    for event in events:
+        visit = event.visit
+        nurse = (event.by.get_full_name() or event.by.username) if event.by else "a nurse"
+        what, _, rest = event.detail.partition("\n")
+        alerts.append(
+            Alert(
+                kind="hard_stop_override",
+                severity=Severity.URGENT if now - event.at < HARD_STOP_OVERRIDE_URGENT_FOR else Severity.SOON,
+                title=f"{what.removeprefix(HARD_STOP_OVERRIDE_PREFIX + ': ').rstrip('.')} overridden: "
+                f"{visit.patient.full_name}",
+                detail=(
+                    f"{visit.order.product.name}, cycle {visit.cycle_number} day {visit.day_number}; overridden by "
+                    f"{nurse} {when_text(event.at, visit.patient.zone)}."
+                ),
+                lines=[line for line in rest.splitlines() if line.strip()],
+                url=reverse("visits:chart", args=[visit.pk]) + "#section-checklist",
+                action_label="Open the chart",
+                due=event.at,
+                about=event,
+            )
+        )
+    return alerts
+
+
+# --- Flagged vital signs (visit chart) -----------------------------------------------------------------
+
+VITALS_FLAG_SHOWN_FOR = timedelta(hours=24)
+
+
+@alert_source("vitals_flag", label="Vital signs past the action thresholds")
+def flagged_vital_signs(*, now: datetime) -> list[Alert]:
+    """DESIGN §3: a set of vital signs past the action thresholds is saved, flagged, and shown on the coordinator's
+    queue; one alert per visit (its latest flagged set), kept for a day, urgent while the visit is still going on."""
+    from visits.models import VitalSigns  # the chart's models; imported here to keep this addition self-contained
+
+    flagged = (
+        VitalSigns.objects.filter(taken_at__gte=now - VITALS_FLAG_SHOWN_FOR)
+        .exclude(flags=[])
+        .select_related("visit__patient", "visit__order__product", "visit__nurse")
+        .order_by("visit_id", "-taken_at", "-pk")
+    )
+    latest: dict[int, tuple[object, int]] = {}
+    for row in flagged:
+        if not row.flags:
+            continue
+        first, count = latest.get(row.visit_id, (row, 0))
+        latest[row.visit_id] = (first, count + 1)
+    alerts = []
+    for row, count in latest.values():
+        visit = row.visit
+        zone = visit.patient.zone
+        nurse = (visit.nurse.get_full_name() or visit.nurse.username) if visit.nurse else "no nurse"
+        going_on = visit.status in (Visit.Status.CHECKED_IN, Visit.Status.INFUSING, Visit.Status.OBSERVING)
+        alerts.append(
+            Alert(
+                kind="vitals_flag",
+                severity=Severity.URGENT if going_on else Severity.SOON,
+                title=f"Vital signs flagged: {visit.patient.full_name}",
+                detail=(
+                    f"{visit.order.product.name}, cycle {visit.cycle_number} day {visit.day_number}; "
+                    f"{row.get_phase_display().lower()} set at {when_text(row.taken_at, zone)}"
+                    f"{f' ({count} flagged sets in the last 24 hours)' if count > 1 else ''}. Nurse: {nurse}."
+                ),
+                lines=list(row.flags),
+                url=reverse("visits:chart", args=[visit.pk]) + "#section-vitals",
+                action_label="Open the chart",
+                due=row.taken_at,
+                about=row,
+            )
+        )
+    return alerts

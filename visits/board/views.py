@@ -1,0 +1,388 @@
+"""The coordinator's board (/schedule/) and the nurse availability page.
+
+Every visit action is a plain POST that redirects back to the board; with htmx (``request.htmx``) the same POST
+answers with the re-drawn board on success, or with the visit's card showing what went wrong. A refused action
+answers 400 (the form needs correcting) or 409 (the nurse is not free; an override reason would assign).
+"""
+
+from dataclasses import dataclass, field
+from urllib.parse import urlencode, urlsplit
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.http import Http404, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap, retarget
+
+from infusion_site.access import role_required
+from infusion_site.roles import is_coordinator
+from visits.board import selectors
+from visits.board import services as scheduling
+from visits.board.forms import (
+    AssignForm,
+    BoardFilterForm,
+    CancelForm,
+    MissedForm,
+    NurseProfileForm,
+    RescheduleForm,
+    TimeOffForm,
+    UnassignForm,
+    WeekForm,
+    WeeklyHoursForm,
+)
+from visits.board.services import AssignmentBlocked, SchedulingError, nurse_name
+from visits.models import NurseProfile, TimeOff, Visit
+
+BOARD_PAGE = "visits/board/board.html"
+BOARD_PARTIAL = "visits/board/board_partial.html"
+VISIT_CARD = "visits/board/visit_card.html"
+VISIT_ACTION_PAGE = "visits/board/visit_action.html"
+AVAILABILITY_PAGE = "visits/board/nurse_availability.html"
+
+
+@dataclass
+class Focus:
+    """A refused action on one visit: its form (with the values typed) and what to tell the coordinator."""
+
+    visit_id: int
+    action: str
+    form: forms.Form
+    message: str
+    conflicts: list = field(default_factory=list)
+
+    @property
+    def values(self):
+        return self.form.data
+
+
+# --- the board ---------------------------------------------------------------------------------------------------
+
+
+def _board_href(monday, filters: dict) -> str:
+    params = {"week": monday.isoformat(), **{key: value for key, value in filters.items() if value not in (None, "")}}
+    return f"{reverse('schedule:board')}?{urlencode(params)}"
+
+
+def _board_context(request, params: QueryDict, *, notice: str = "") -> tuple[dict, bool]:
+    week_form = WeekForm(params)
+    week = week_form.cleaned_data.get("week") if week_form.is_valid() else None
+    monday = selectors.week_monday(week or timezone.localdate())
+    nurses = selectors.nurses_for_week(monday=monday)
+    filter_form = BoardFilterForm(params, nurses=nurses, patients=selectors.patient_choices(user=request.user))
+    filter_form.is_valid()
+    filters = {key: filter_form.cleaned_data.get(key) for key in ("nurse", "patient", "therapy")}
+    board = selectors.build_board(
+        user=request.user,
+        monday=monday,
+        nurses=nurses,
+        nurse_id=filters["nurse"],
+        patient_id=filters["patient"],
+        therapy=filters["therapy"] or "",
+    )
+    errors = [error for form in (week_form, filter_form) for messages_ in form.errors.values() for error in messages_]
+    today = timezone.localdate()
+    context = {
+        "board": board,
+        "nurses": nurses,
+        "week_form": week_form,
+        "filter_form": filter_form,
+        "filters": filters,
+        "board_url": _board_href(monday, filters),
+        "previous_url": _board_href(board.previous_monday, filters),
+        "next_url": _board_href(board.next_monday, filters),
+        "this_week_url": _board_href(selectors.week_monday(today), filters),
+        "is_this_week": monday == selectors.week_monday(today),
+        "today": today,
+        "now": timezone.now(),
+        "notice": notice,
+        "errors": errors,
+    }
+    return context, bool(errors)
+
+
+def _render_board(request, params: QueryDict, *, notice: str = "", partial: bool | None = None):
+    context, has_errors = _board_context(request, params, notice=notice)
+    if partial is None:
+        partial = bool(request.htmx) and not request.htmx.history_restore_request
+    response = render(request, BOARD_PARTIAL if partial else BOARD_PAGE, context, status=400 if has_errors else 200)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+@role_required(is_coordinator)
+@require_GET
+def board(request):
+    return _render_board(request, request.GET)
+
+
+# --- visit actions -------------------------------------------------------------------------------------------------
+
+
+def _visit(request, pk) -> Visit:
+    try:
+        return selectors.board_visit(user=request.user, pk=pk)
+    except Visit.DoesNotExist:
+        raise Http404("No visit with this number.") from None
+
+
+def _posted_board_params(request) -> QueryDict:
+    """The board the action came from (the posted ``next``), so the coordinator lands on the same week and filters."""
+    next_url = request.POST.get("next", "")
+    safe = url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    if next_url and safe:
+        parts = urlsplit(next_url)
+        if not parts.netloc and parts.path == reverse("schedule:board"):
+            return QueryDict(parts.query)
+    return QueryDict()
+
+
+def _done(request, message: str):
+    params = _posted_board_params(request)
+    if request.htmx:
+        response = _render_board(request, params, notice=message, partial=True)
+        response.status_code = 200  # the action worked; a stale filter in the address is only mentioned
+        return reswap(retarget(response, "#board"), "outerHTML")
+    messages.success(request, message)
+    query = params.urlencode()
+    return redirect(f"{reverse('schedule:board')}?{query}" if query else reverse("schedule:board"))
+
+
+def _refused(request, visit: Visit, *, action: str, form: forms.Form, message: str, conflicts=(), status: int = 400):
+    """Show the visit's card again with the form as typed and the reason; nothing was changed."""
+    visit = _visit(request, visit.pk)  # as it is now, not as the refused service left it in memory
+    params = _posted_board_params(request)
+    context = {
+        "visit": visit,
+        "nurses": list(selectors.active_nurses()),
+        "focus": Focus(visit.pk, action, form, message, list(conflicts)),
+        "board_url": f"{reverse('schedule:board')}?{params.urlencode()}" if params else reverse("schedule:board"),
+        "now": timezone.now(),
+    }
+    if request.htmx:
+        return render(request, VISIT_CARD, context, status=status)
+    return render(request, VISIT_ACTION_PAGE, context, status=status)
+
+
+def _invalid_message(form: forms.Form) -> str:
+    first = next(iter(form.errors.values()))[0]
+    return f"Nothing was changed. {first}"
+
+
+def _act(request, visit: Visit, *, action: str, form: forms.Form, perform, success: str):
+    """Validate, call the service, and answer; the service either does everything or nothing."""
+    if not form.is_valid():
+        return _refused(request, visit, action=action, form=form, message=_invalid_message(form))
+    try:
+        perform(form.cleaned_data)
+    except AssignmentBlocked as blocked:
+        return _refused(
+            request,
+            visit,
+            action=action,
+            form=form,
+            message="Not saved: this conflicts with the nurse's schedule. Give a reason to override, or choose "
+            "another nurse or time.",
+            conflicts=blocked.conflicts,
+            status=409,
+        )
+    except SchedulingError as error:
+        return _refused(request, visit, action=action, form=form, message=f"Nothing was changed. {error}")
+    return _done(request, success)
+
+
+def _visit_label(visit: Visit) -> str:
+    return f"{visit.patient.full_name}'s visit on {visit.local_start:%a %d %b %H:%M}"
+
+
+@role_required(is_coordinator)
+@require_POST
+def assign(request, pk):
+    visit = _visit(request, pk)
+    form = AssignForm(request.POST, nurses=selectors.active_nurses())
+    label = _visit_label(visit)
+
+    def perform(data):
+        scheduling.visit_assign(
+            visit=visit, nurse=data["nurse"], by=request.user, override_reason=data["override_reason"]
+        )
+
+    return _act(request, visit, action="assign", form=form, perform=perform, success=f"{label}: nurse assigned.")
+
+
+@role_required(is_coordinator)
+@require_POST
+def unassign(request, pk):
+    visit = _visit(request, pk)
+    form = UnassignForm(request.POST)
+
+    def perform(data):
+        scheduling.visit_unassign(visit=visit, by=request.user, reason=data["reason"])
+
+    return _act(
+        request, visit, action="unassign", form=form, perform=perform, success=f"{_visit_label(visit)}: nurse removed."
+    )
+
+
+@role_required(is_coordinator)
+@require_POST
+def reschedule(request, pk):
+    visit = _visit(request, pk)
+    form = RescheduleForm(request.POST, zone=visit.patient.zone)
+    label = _visit_label(visit)
+
+    def perform(data):
+        scheduling.visit_reschedule(
+            visit=visit,
+            new_start=data["new_start"],
+            by=request.user,
+            reason=data["reason"],
+            override_reason=data["override_reason"],
+        )
+
+    return _act(request, visit, action="reschedule", form=form, perform=perform, success=f"{label}: moved.")
+
+
+@role_required(is_coordinator)
+@require_POST
+def cancel(request, pk):
+    visit = _visit(request, pk)
+    form = CancelForm(request.POST)
+
+    def perform(data):
+        scheduling.visit_cancel(visit=visit, by=request.user, reason=data["reason"])
+
+    return _act(
+        request, visit, action="cancel", form=form, perform=perform, success=f"{_visit_label(visit)}: cancelled."
+    )
+
+
+@role_required(is_coordinator)
+@require_POST
+def missed(request, pk):
+    visit = _visit(request, pk)
+    form = MissedForm(request.POST)
+
+    def perform(data):
+        scheduling.visit_mark_missed(visit=visit, by=request.user, reason=data["reason"])
+
+    return _act(
+        request, visit, action="missed", form=form, perform=perform, success=f"{_visit_label(visit)}: marked missed."
+    )
+
+
+# --- nurse availability ----------------------------------------------------------------------------------------------
+
+
+def _nurse(nurse_id: int):
+    try:
+        return selectors.nurse_for_availability(nurse_id=nurse_id)
+    except get_user_model().DoesNotExist:
+        raise Http404("No active nurse with this number.") from None
+
+
+def _profile(nurse) -> NurseProfile:
+    """The saved profile, or the defaults shown until the first save creates it."""
+    try:
+        return nurse.nurse_profile
+    except NurseProfile.DoesNotExist:
+        return NurseProfile(nurse=nurse)
+
+
+def _render_availability(
+    request, nurse, profile, *, profile_form=None, hours_form=None, time_off_form=None, status=200
+):
+    shifts = list(nurse.working_hours.all())
+    context = {
+        "nurse": nurse,
+        "nurse_name": nurse_name(nurse),
+        "profile": profile,
+        "profile_form": profile_form or NurseProfileForm(instance=profile),
+        "hours_form": hours_form or WeeklyHoursForm(shifts=shifts),
+        "time_off_form": time_off_form or TimeOffForm(),
+        "time_off": selectors.time_off_for_page(nurse=nurse),
+        "zone": profile.time_zone,
+    }
+    with timezone.override(profile.time_zone):
+        return render(request, AVAILABILITY_PAGE, context, status=status)
+
+
+@role_required(is_coordinator)
+@require_http_methods(["GET", "POST"])
+def nurse_availability(request, nurse_id):
+    nurse = _nurse(nurse_id)
+    profile = _profile(nurse)
+    if request.method == "GET":
+        return _render_availability(request, nurse, profile)
+    profile_form = NurseProfileForm(request.POST, instance=profile)
+    hours_form = WeeklyHoursForm(request.POST, shifts=nurse.working_hours.all())
+    valid = all([profile_form.is_valid(), hours_form.is_valid()])  # both, so every error shows at once
+    if valid:
+        try:
+            scheduling.nurse_availability_update(
+                nurse=nurse,
+                competencies=profile_form.cleaned_data["competencies"],
+                max_visits_per_day=profile_form.cleaned_data["max_visits_per_day"],
+                travel_buffer_minutes=profile_form.cleaned_data["travel_buffer_minutes"],
+                time_zone=profile_form.cleaned_data["time_zone"],
+                week=hours_form.cleaned_data["week"],
+            )
+        except SchedulingError as error:
+            profile_form.add_error(None, str(error))
+        else:
+            messages.success(request, f"{nurse_name(nurse)}'s availability is saved.")
+            return redirect("schedule:nurse_availability", nurse_id=nurse.pk)
+    messages.error(request, "Nothing was saved. Correct the fields marked below.")
+    profile = _profile(selectors.nurse_for_availability(nurse_id=nurse.pk))
+    return _render_availability(request, nurse, profile, profile_form=profile_form, hours_form=hours_form, status=400)
+
+
+@role_required(is_coordinator)
+@require_POST
+def time_off_add(request, nurse_id):
+    nurse = _nurse(nurse_id)
+    profile = _profile(nurse)
+    with timezone.override(profile.time_zone):  # the dates typed are the nurse's local dates
+        form = TimeOffForm(request.POST)
+        valid = form.is_valid()
+    if valid:
+        try:
+            time_off = scheduling.time_off_add(
+                nurse=nurse,
+                starts_at=form.cleaned_data["starts_at"],
+                ends_at=form.cleaned_data["ends_at"],
+                reason=form.cleaned_data["reason"],
+            )
+        except SchedulingError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"Time off added for {nurse_name(nurse)}.")
+            clashing = selectors.assigned_visits_during(
+                nurse=nurse, starts_at=time_off.starts_at, ends_at=time_off.ends_at
+            )
+            if clashing:
+                names = ", ".join(_visit_label(visit) for visit in clashing)
+                messages.warning(
+                    request,
+                    f"{nurse_name(nurse)} is still assigned during this time off: {names}. Reassign on the board.",
+                )
+            return redirect(f"{reverse('schedule:nurse_availability', args=[nurse.pk])}#time-off")
+    messages.error(request, "The time off was not added. Correct the fields marked below.")
+    return _render_availability(request, nurse, profile, time_off_form=form, status=400)
+
+
+@role_required(is_coordinator)
+@require_POST
+def time_off_remove(request, nurse_id, time_off_id):
+    nurse = _nurse(nurse_id)
+    time_off = get_object_or_404(TimeOff, pk=time_off_id, nurse=nurse)
+    scheduling.time_off_remove(time_off=time_off)
+    messages.success(request, f"Time off removed for {nurse_name(nurse)}.")
+    return redirect(f"{reverse('schedule:nurse_availability', args=[nurse.pk])}#time-off")

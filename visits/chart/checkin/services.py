@@ -1,0 +1,230 @@
+"""Check-in and check-out: electronic visit verification (DESIGN §3 "Check-in").
+
+The six elements are recorded on one VisitVerification row: type of service, patient (through the visit), nurse,
+date, location, and time in and out. A check-in farther than the allowed radius from the home, or without a
+location, is still saved — the nurse is there and the visit goes on — but it is marked "location not verified" and
+shows on the coordinator's alert queue.
+"""
+
+import math
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from patients.services import ServiceError
+from visits.chart.rules import ChartLocked, ensure_editable, ensure_nurse_of, notify_at_once
+from visits.models import Notification, Visit, VisitVerification
+
+# DESIGN §3: a check-in counts as at the home within 200 m unless the agency sets CHECKIN_RADIUS_M.
+DEFAULT_CHECKIN_RADIUS_M = 200
+# Mean Earth radius (IUGG), metres; haversine on a sphere is within 0.5% of the ellipsoid, ample for 200 m.
+EARTH_RADIUS_M = 6_371_008.8
+# Six decimal places of a degree are about 0.1 m, as the fields store them.
+MICRODEGREE = Decimal("0.000001")
+
+# Statuses in which the nurse is (or was) in the home and may check out: DESIGN §1 has her sign, then check out.
+CHECK_OUT_STATUSES = (
+    Visit.Status.CHECKED_IN,
+    Visit.Status.INFUSING,
+    Visit.Status.OBSERVING,
+    Visit.Status.COMPLETED,
+    Visit.Status.SIGNED,
+)
+
+
+class CheckInConflict(ServiceError):
+    """Someone already checked this visit in (or out): nothing was overwritten."""
+
+
+def checkin_radius_m() -> int:
+    return int(getattr(settings, "CHECKIN_RADIUS_M", DEFAULT_CHECKIN_RADIUS_M))
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres between two points given in decimal degrees (haversine formula)."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    d_phi = phi2 - phi1
+    d_lambda = math.radians(lon2 - lon1)
+    a = math.sin(d_phi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(d_lambda / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(1.0, a)))
+
+
+def distance_text(metres: int | None) -> str:
+    """A distance as a coordinator reads it: "350 m", "1.2 km"."""
+    if metres is None:
+        return "unknown distance"
+    if metres < 1000:
+        return f"{metres} m"
+    return f"{metres / 1000:.1f} km"
+
+
+def _coordinate(value, *, name: str, limit: int) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError as error:
+        raise ServiceError(f"The {name} is not a number.") from error
+    if not number.is_finite() or not -limit <= number <= limit:
+        raise ServiceError(f"The {name} must be between -{limit} and {limit} degrees.")
+    return number.quantize(MICRODEGREE)
+
+
+def _location(latitude, longitude) -> tuple[Decimal | None, Decimal | None]:
+    latitude = _coordinate(latitude, name="latitude", limit=90)
+    longitude = _coordinate(longitude, name="longitude", limit=180)
+    if (latitude is None) != (longitude is None):
+        raise ServiceError("A location needs both latitude and longitude.")
+    return latitude, longitude
+
+
+def _distance_from_home(visit: Visit, latitude: Decimal | None, longitude: Decimal | None) -> int | None:
+    """Whole metres from the patient's home, or None when either place is unknown."""
+    home = visit.patient
+    if latitude is None or home.latitude is None or home.longitude is None:
+        return None
+    return round(distance_m(float(latitude), float(longitude), float(home.latitude), float(home.longitude)))
+
+
+def _within_radius(distance: int | None) -> bool:
+    return distance is not None and distance <= checkin_radius_m()
+
+
+def service_name(visit: Visit) -> str:
+    """The EVV "type of service": the therapy and the product given."""
+    product = visit.order.product
+    therapy = product.get_therapy_display()
+    named = f", {product.name}" if product.name.lower() != therapy.lower() else ""
+    return f"{therapy} infusion{named}"[:120]
+
+
+def _locked_visit(visit: Visit) -> Visit:
+    """Re-read the visit under a row lock so two tablets cannot both check in."""
+    return Visit.objects.select_for_update().select_related("patient", "order__product").get(pk=visit.pk)
+
+
+@transaction.atomic
+def visit_check_in(
+    *,
+    visit: Visit,
+    nurse,
+    at: datetime,
+    latitude: Decimal | float | None,
+    longitude: Decimal | float | None,
+    accuracy_m: int | float | None,
+) -> VisitVerification:
+    """Record the nurse's arrival; verified when within CHECKIN_RADIUS_M of the home (DESIGN §3, default 200 m).
+
+    The distance is rounded to whole metres before it is compared, so the stored record explains its own verdict.
+    The device's accuracy is recorded for the coordinator but does not widen the radius.
+    """
+    ensure_nurse_of(visit, nurse)
+    visit = _locked_visit(visit)
+    ensure_editable(visit)
+    existing = VisitVerification.objects.filter(visit=visit).select_related("nurse").first()
+    if existing is not None:
+        raise CheckInConflict(f"This visit was already checked in at {_local_time(existing.checked_in_at, visit)}.")
+    latitude, longitude = _location(latitude, longitude)
+    # An accuracy without a location means nothing; keep it only alongside the position it describes.
+    accuracy_m = _accuracy(accuracy_m) if latitude is not None and accuracy_m not in (None, "") else None
+    distance = _distance_from_home(visit, latitude, longitude)
+    verification = VisitVerification(
+        visit=visit,
+        nurse=nurse,
+        service=service_name(visit),
+        checked_in_at=at,
+        check_in_latitude=latitude,
+        check_in_longitude=longitude,
+        check_in_accuracy_m=accuracy_m,
+        check_in_distance_m=distance,
+        check_in_verified=_within_radius(distance),
+        version=1,
+        updated_by=nurse,
+    )
+    verification.full_clean()
+    verification.save()
+    if not verification.check_in_verified:
+        notify_at_once(Notification.Kind.CHECKIN_EXCEPTION)
+    if visit.status == Visit.Status.SCHEDULED:
+        visit.status = Visit.Status.CHECKED_IN
+        visit.full_clean()
+        visit.save(update_fields=["status", "updated_at"])
+    return verification
+
+
+def ensure_check_out_possible(visit: Visit) -> None:
+    """A cancelled or missed visit has nothing to check out of; a signed one may still be checked out of."""
+    if visit.status in (Visit.Status.CANCELLED, Visit.Status.MISSED):
+        raise ChartLocked(f"This visit is {visit.get_status_display().lower()}; there is nothing to check out of.")
+
+
+@transaction.atomic
+def visit_check_out(
+    *,
+    visit: Visit,
+    nurse,
+    at: datetime,
+    latitude: Decimal | float | None,
+    longitude: Decimal | float | None,
+) -> VisitVerification:
+    """Record the nurse's departure and its location, verified like the check-in.
+
+    Only after a check-in and only once. The visit's status is left as it is: the chart's own steps (infusion,
+    observation, sign-off) move it, and a nurse may check out before or after signing. There is no field for the
+    accuracy of the check-out location, so it is not taken.
+    """
+    ensure_nurse_of(visit, nurse)
+    visit = _locked_visit(visit)
+    ensure_check_out_possible(visit)
+    verification = VisitVerification.objects.select_for_update().filter(visit=visit).first()
+    if verification is None or visit.status not in CHECK_OUT_STATUSES:
+        raise ServiceError("Check in before checking out.")
+    if verification.checked_out_at is not None:
+        raise CheckInConflict(
+            f"This visit was already checked out at {_local_time(verification.checked_out_at, visit)}."
+        )
+    if at < verification.checked_in_at:
+        raise ServiceError("The check-out time is before the check-in time.")
+    latitude, longitude = _location(latitude, longitude)
+    distance = _distance_from_home(visit, latitude, longitude)
+    verification.checked_out_at = at
+    verification.check_out_latitude = latitude
+    verification.check_out_longitude = longitude
+    verification.check_out_distance_m = distance
+    verification.check_out_verified = _within_radius(distance)
+    if not verification.check_out_verified:
+        notify_at_once(Notification.Kind.CHECKIN_EXCEPTION)
+    verification.version += 1
+    verification.updated_by = nurse
+    verification.full_clean()
+    verification.save()
+    return verification
+
+
+def _accuracy(value) -> int:
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as error:
+        raise ServiceError("The location accuracy is not a number.") from error
+    if not math.isfinite(number) or number < 0:
+        raise ServiceError("The location accuracy must be zero or more metres.")
+    return min(round(number), 2_147_483_647)
+
+
+def _local_time(moment: datetime, visit: Visit) -> str:
+    return timezone.localtime(moment, visit.patient.zone).strftime("%H:%M")
+
+
+def location_not_verified_reason(verification: VisitVerification, *, out: bool = False) -> str:
+    """Why a check-in (or check-out) is "location not verified", in the coordinator's words."""
+    word = "Check-out" if out else "Check-in"
+    latitude = verification.check_out_latitude if out else verification.check_in_latitude
+    distance = verification.check_out_distance_m if out else verification.check_in_distance_m
+    if latitude is None:
+        return f"No location shared at {word.lower()}"
+    if distance is None:
+        return f"{word} location not compared: the home has no coordinates on file"
+    return f"{word} {distance_text(distance)} from the home"

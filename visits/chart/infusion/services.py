@@ -1,0 +1,515 @@
+"""The infusion record and vital signs of a visit: start, rate changes, end, and each set of vitals (DESIGN §3).
+
+Writes go through the services below (keyword-only, one transaction, ``full_clean()`` before save). The read side,
+``infusion_state``, gathers what the chart's infusion and vitals sections and the "what is next" strip show.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from patients.services import ServiceError
+from visits import clinical
+from visits.chart.infusion import vitals
+from visits.chart.rules import StaleSection, ensure_editable, ensure_nurse_of, section_save
+from visits.models import InfusionRecord, PreInfusionChecklist, RateChange, Visit, VitalSigns
+from visits.orders.services import order_calculate
+
+# Times typed on a tablet may run a little ahead of the server's clock; beyond this they have not happened yet.
+CLOCK_TOLERANCE = timedelta(minutes=5)
+
+RUNNING = (RateChange.Kind.START, RateChange.Kind.INCREASE, RateChange.Kind.DECREASE, RateChange.Kind.RESUME)
+HELD = (RateChange.Kind.PAUSE, RateChange.Kind.STOP)
+
+
+class RateRefused(ServiceError):
+    """A rate the plan does not allow (above its maximum), or a change that does not fit the pump's state."""
+
+
+# --- reading ----------------------------------------------------------------------------------------------------
+
+
+def local_hhmm(moment: datetime | None, visit: Visit) -> str:
+    return "" if moment is None else timezone.localtime(moment, visit.patient.zone).strftime("%H:%M")
+
+
+def rate_text(ml_per_hr: Decimal) -> str:
+    return f"{Decimal(ml_per_hr):.1f} mL/hr"
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    step: clinical.TitrationStep
+    at: datetime | None  # from the actual start, once the infusion has started
+    label_unit: str = ""  # the label's rate unit, mL/kg/min or mL/kg/hr
+
+    @property
+    def label_rate(self) -> str:
+        """The step's rate as the label gives it (0.02 mL/kg/min, 100 mg/hr)."""
+        step = self.step
+        if step.ml_per_kg_hr is not None:
+            if self.label_unit == "mL/kg/hr":
+                return f"{clinical.fmt(step.ml_per_kg_hr, places=4)} mL/kg/hr"
+            return f"{clinical.fmt(step.ml_per_kg_min, places=4)} mL/kg/min"
+        if step.mg_per_hr is not None:
+            return f"{clinical.fmt(step.mg_per_hr)} mg/hr"
+        return ""
+
+
+def visit_plan(visit: Visit) -> tuple[clinical.TitrationPlan | None, str]:
+    """The titration plan of the visit's order (the first-infusion plan on a first infusion) and, when there is
+    none, why. Kept on the visit object: the chart's sections and the strip ask for it in one request."""
+    cached = getattr(visit, "_titration_plan", None)
+    if cached is not None:
+        return cached
+    try:
+        calc = order_calculate(order=visit.order)
+    except (ValueError, TypeError, ArithmeticError) as error:
+        result = (None, f"The titration plan cannot be calculated: {error}.")
+    else:
+        plan = calc.first_plan if visit.is_first_infusion else calc.later_plan
+        result = (plan, "" if plan else " ".join(calc.blocks) or "The titration plan cannot be calculated.")
+    visit._titration_plan = result
+    return result
+
+
+@dataclass
+class InfusionState:
+    visit: Visit
+    now: datetime
+    record: InfusionRecord | None
+    changes: list[RateChange]
+    sets: list[VitalSigns]
+    plan: clinical.TitrationPlan | None
+    plan_problem: str
+    checklist_completed_at: datetime | None
+    signed: bool
+
+    @property
+    def started_at(self) -> datetime | None:
+        return self.record.started_at if self.record else None
+
+    @property
+    def ended_at(self) -> datetime | None:
+        return self.record.ended_at if self.record else None
+
+    @property
+    def version(self) -> int:
+        return self.record.version if self.record else 0
+
+    @property
+    def events(self) -> list[vitals.RateEvent]:
+        return [vitals.RateEvent(change.at, change.kind, change.rate_ml_per_hr) for change in self.changes]
+
+    @property
+    def last_change(self) -> RateChange | None:
+        return self.changes[-1] if self.changes else None
+
+    @property
+    def current_rate(self) -> Decimal | None:
+        return vitals.current_rate(self.events)
+
+    @property
+    def is_running(self) -> bool:
+        return vitals.is_running(self.events) and self.ended_at is None
+
+    @property
+    def is_held(self) -> bool:
+        return bool(self.changes) and self.changes[-1].kind in HELD and self.ended_at is None
+
+    @property
+    def max_ml_per_hr(self) -> Decimal | None:
+        return self.plan.max_ml_per_hr if self.plan else None
+
+    @property
+    def at_maximum(self) -> bool:
+        return self.is_running and self.max_ml_per_hr is not None and self.current_rate >= self.max_ml_per_hr
+
+    @property
+    def start_rate(self) -> Decimal | None:
+        return self.plan.steps[0].ml_per_hr if self.plan else None
+
+    @property
+    def planned_steps(self) -> list[PlannedStep]:
+        if not self.plan:
+            return []
+        start = self.started_at
+        return [
+            PlannedStep(
+                step,
+                None if start is None else start + timedelta(minutes=step.offset_min),
+                self.visit.order.product.label_rate_unit,
+            )
+            for step in self.plan.steps
+        ]
+
+    @property
+    def planned_end(self) -> datetime | None:
+        if not self.plan or self.started_at is None:
+            return None
+        return self.started_at + timedelta(minutes=float(self.plan.infusion_minutes_exact))
+
+    @property
+    def next_increase(self) -> vitals.NextIncrease | None:
+        if not self.plan or self.ended_at is not None:
+            return None
+        return vitals.next_increase(
+            events=self.events,
+            plan_rates=[step.ml_per_hr for step in self.plan.steps],
+            step_interval_min=self.visit.order.product.step_interval_min,
+            max_ml_per_hr=self.plan.max_ml_per_hr,
+        )
+
+    @property
+    def previous_rate(self) -> Decimal | None:
+        """The last running rate below the current one: "back to the previous rate" after a mild reaction."""
+        current = self.current_rate
+        if current is None:
+            return None
+        for change in reversed(self.changes[:-1]):
+            if change.kind in RUNNING and 0 < change.rate_ml_per_hr < current:
+                return change.rate_ml_per_hr
+        return None
+
+    @property
+    def rate_before_hold(self) -> Decimal | None:
+        for change in reversed(self.changes):
+            if change.kind in RUNNING:
+                return change.rate_ml_per_hr
+        return None
+
+    @property
+    def baseline(self) -> VitalSigns | None:
+        return baseline_of(self.sets, before=self.started_at)
+
+    @property
+    def due(self) -> list[vitals.DueSet]:
+        return vitals.due_list(
+            now=self.now,
+            sets=[vitals.TakenSet(s.taken_at, s.phase, s.spo2 is not None) for s in self.sets],
+            events=self.events,
+            started_at=self.started_at,
+            ended_at=self.ended_at,
+            max_ml_per_hr=self.max_ml_per_hr,
+            upcoming_increase=self.next_increase,
+        )
+
+    @property
+    def observation_minutes(self) -> int:
+        if self.visit.is_first_infusion:
+            return clinical.FIRST_INFUSION_OBSERVATION_MIN
+        return clinical.LATER_INFUSION_OBSERVATION_MIN
+
+    @property
+    def observe_until(self) -> datetime | None:
+        return None if self.ended_at is None else self.ended_at + timedelta(minutes=self.observation_minutes)
+
+
+def baseline_of(sets, *, before: datetime | None = None) -> VitalSigns | None:
+    """The baseline set the others are compared with: the latest one taken before the start (or at all)."""
+    baselines = [s for s in sets if s.phase == VitalSigns.Phase.BASELINE and (before is None or s.taken_at <= before)]
+    return baselines[-1] if baselines else None
+
+
+def infusion_state(*, visit: Visit, now: datetime | None = None) -> InfusionState:
+    """Everything the infusion and vitals sections show, in a fixed number of queries."""
+    plan, problem = visit_plan(visit)
+    checklist = PreInfusionChecklist.objects.filter(visit=visit).values_list("completed_at", flat=True).first()
+    return InfusionState(
+        visit=visit,
+        now=now or timezone.now(),
+        record=InfusionRecord.objects.filter(visit=visit).first(),
+        changes=list(RateChange.objects.filter(visit=visit).order_by("at", "pk")),
+        sets=list(VitalSigns.objects.filter(visit=visit).order_by("taken_at", "pk")),
+        plan=plan,
+        plan_problem=problem,
+        checklist_completed_at=checklist,
+        signed=visit.status == Visit.Status.SIGNED,
+    )
+
+
+# --- guards ------------------------------------------------------------------------------------------------------
+
+
+def _locked(visit: Visit, nurse) -> Visit:
+    """Re-read the visit under a row lock, so two tablets' writes to one infusion happen one after the other."""
+    ensure_nurse_of(visit, nurse)
+    locked = Visit.objects.select_for_update().select_related("patient", "order__product").get(pk=visit.pk)
+    ensure_editable(locked)
+    if hasattr(visit, "_titration_plan"):
+        locked._titration_plan = visit._titration_plan
+    return locked
+
+
+def _check_time(at: datetime, visit: Visit, *, field: str = "at") -> None:
+    now = timezone.now()
+    if at > now + CLOCK_TOLERANCE:
+        later = f"{local_hhmm(at, visit)} is later than now ({local_hhmm(now, visit)})"
+        raise ValidationError({field: f"{later}: give the time it happened."})
+
+
+def _check_maximum(rate: Decimal, state: InfusionState, *, field: str = "rate_ml_per_hr") -> None:
+    if state.plan is None:
+        raise RateRefused(
+            f"No rate can be checked against a maximum: {state.plan_problem} Ask the coordinator to review the order."
+        )
+    if rate > state.plan.max_ml_per_hr:
+        raise ValidationError(
+            {
+                field: f"{rate_text(rate)} is above this patient's maximum of {rate_text(state.plan.max_ml_per_hr)} "
+                f"({state.plan.max_reason}). Not recorded: set the pump to {rate_text(state.plan.max_ml_per_hr)} "
+                "or less."
+            }
+        )
+
+
+def _stale_message(state: InfusionState) -> str:
+    record, last = state.record, state.last_change
+    who = (record.updated_by.get_full_name() or record.updated_by.username) if record and record.updated_by else ""
+    detail = (
+        f"the last change is now “{last.get_kind_display()} {rate_text(last.rate_ml_per_hr)}” at "
+        f"{local_hhmm(last.at, state.visit)}"
+        if last
+        else "the infusion record changed"
+    )
+    return (
+        f"Not saved: {who or 'someone'} recorded a change on another device since you opened the chart; {detail}. "
+        "Check the pump and record again."
+    )
+
+
+def _ensure_current(state: InfusionState, expected_version: int) -> None:
+    """A tablet that did not see the last change to the infusion is told what it is before anything else."""
+    if state.record is not None and expected_version != state.record.version:
+        raise StaleSection(_stale_message(state))
+
+
+def _bump(record: InfusionRecord, *, expected_version: int, nurse, state: InfusionState) -> None:
+    """A rate change is a change to the infusion record: its version moves on in the same conditional update."""
+    try:
+        section_save(instance=record, expected_version=expected_version, by=nurse, changed_fields=[])
+    except StaleSection:
+        raise StaleSection(_stale_message(state)) from None
+
+
+# --- writing -----------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def infusion_start(*, visit: Visit, nurse, at: datetime, rate_ml_per_hr: Decimal) -> InfusionRecord:
+    """Record the actual start: the infusion record's start time, a "start" rate change, and the visit infusing.
+
+    Only after check-in, with the checklist complete and a baseline set with SpO₂ (DESIGN §3), and never above the
+    plan's maximum.
+    """
+    visit = _locked(visit, nurse)
+    state = infusion_state(visit=visit)
+    if state.started_at is not None:
+        raise StaleSection(
+            f"Not saved: this infusion was already started at {local_hhmm(state.started_at, visit)} "
+            f"at {rate_text(state.changes[0].rate_ml_per_hr) if state.changes else 'its first rate'}."
+        )
+    if visit.status != Visit.Status.CHECKED_IN:
+        raise ServiceError("Check in before starting the infusion.")
+    if state.checklist_completed_at is None:
+        raise ServiceError("Complete the pre-infusion checklist before starting the infusion.")
+    if state.baseline is None or state.baseline.spo2 is None:
+        raise ServiceError("Take the baseline vital signs, with SpO₂, before starting (DESIGN §3).")
+    _check_time(at, visit)
+    if at < state.baseline.taken_at:
+        raise ValidationError(
+            {"at": f"The baseline set was taken at {local_hhmm(state.baseline.taken_at, visit)}: start after it."}
+        )
+    rate = Decimal(rate_ml_per_hr)
+    if rate <= 0:
+        raise ValidationError({"rate_ml_per_hr": "Give the start rate in mL/hr, more than 0."})
+    _check_maximum(rate, state)
+    record = state.record or InfusionRecord(visit=visit)
+    record.started_at = at
+    section_save(instance=record, expected_version=0, by=nurse, changed_fields=["started_at"])
+    change = RateChange(visit=visit, at=at, kind=RateChange.Kind.START, rate_ml_per_hr=rate, recorded_by=nurse)
+    change.full_clean()
+    change.save()
+    visit.status = Visit.Status.INFUSING
+    visit.full_clean(validate_constraints=False)
+    visit.save(update_fields=["status", "updated_at"])
+    return record
+
+
+@transaction.atomic
+def infusion_rate_change(
+    *,
+    visit: Visit,
+    nurse,
+    at: datetime,
+    kind: str,
+    rate_ml_per_hr: Decimal | None,
+    expected_version: int,
+    note: str = "",
+) -> RateChange:
+    """Record a change at the pump: raised, back to a lower rate, paused, resumed or stopped.
+
+    A rate above the plan's maximum is refused with the maximum and why. Pause and stop record 0 mL/hr; "back to a
+    lower rate" defaults to the previous rate and resuming to the rate before the pause.
+    """
+    visit = _locked(visit, nurse)
+    state = infusion_state(visit=visit)
+    if visit.status != Visit.Status.INFUSING or state.started_at is None:
+        raise ServiceError("The infusion is not running: record its start first.")
+    _ensure_current(state, expected_version)
+    if kind not in RateChange.Kind.values or kind == RateChange.Kind.START:
+        raise ValidationError({"kind": "Choose what changed: raised, lower, paused, resumed or stopped."})
+    _check_time(at, visit)
+    last = state.last_change
+    if at < last.at:
+        raise ValidationError(
+            {
+                "at": f"The last change was at {local_hhmm(last.at, visit)}: changes are recorded in order, so give "
+                "a time at or after it."
+            }
+        )
+    current = state.current_rate
+    rate = None if rate_ml_per_hr is None else Decimal(rate_ml_per_hr)
+    if kind in (RateChange.Kind.INCREASE, RateChange.Kind.DECREASE) and not state.is_running:
+        raise RateRefused("The pump is paused or stopped: resume it first.")
+    if kind == RateChange.Kind.INCREASE:
+        if rate is None:
+            raise ValidationError({"rate_ml_per_hr": "Give the new rate in mL/hr."})
+        if rate <= current:
+            raise ValidationError({"rate_ml_per_hr": f"A raise must be above the current {rate_text(current)}."})
+        _check_maximum(rate, state)
+    elif kind == RateChange.Kind.DECREASE:
+        rate = rate if rate is not None else state.previous_rate
+        if rate is None:
+            raise ValidationError({"rate_ml_per_hr": "Give the lower rate in mL/hr (there is no previous rate)."})
+        if not 0 < rate < current:
+            raise ValidationError(
+                {
+                    "rate_ml_per_hr": f"A lower rate must be above 0 and below the current {rate_text(current)}; "
+                    "to stop the pump, choose paused or stopped."
+                }
+            )
+    elif kind in HELD:
+        if not state.is_running and not (kind == RateChange.Kind.STOP and state.is_held):
+            raise RateRefused("The pump is already paused or stopped.")
+        if last.kind == RateChange.Kind.STOP:
+            raise RateRefused("The pump is already stopped.")
+        rate = Decimal(0)
+    elif kind == RateChange.Kind.RESUME:
+        if not state.is_held:
+            raise RateRefused("The pump is running; there is nothing to resume.")
+        rate = rate if rate is not None else state.rate_before_hold
+        if rate is None or rate <= 0:
+            raise ValidationError({"rate_ml_per_hr": "Give the rate to resume at, in mL/hr."})
+        _check_maximum(rate, state)
+    _bump(state.record, expected_version=expected_version, nurse=nurse, state=state)
+    change = RateChange(visit=visit, at=at, kind=kind, rate_ml_per_hr=rate, note=note.strip(), recorded_by=nurse)
+    change.full_clean()
+    change.save()
+    return change
+
+
+@transaction.atomic
+def infusion_end(
+    *, visit: Visit, nurse, at: datetime, volume_infused_ml: Decimal, expected_version: int
+) -> InfusionRecord:
+    """Record the end of the infusion and the volume infused; the pump stops and the visit is observing."""
+    visit = _locked(visit, nurse)
+    state = infusion_state(visit=visit)
+    if state.ended_at is not None:
+        raise StaleSection(f"Not saved: this infusion was already ended at {local_hhmm(state.ended_at, visit)}.")
+    if visit.status != Visit.Status.INFUSING or state.record is None or state.started_at is None:
+        raise ServiceError("The infusion has not started; there is nothing to end.")
+    _ensure_current(state, expected_version)
+    _check_time(at, visit)
+    if at < state.last_change.at:
+        raise ValidationError(
+            {"at": f"The last change was at {local_hhmm(state.last_change.at, visit)}: the end comes after it."}
+        )
+    volume = Decimal(volume_infused_ml)
+    if volume < 0:
+        raise ValidationError({"volume_infused_ml": "The volume infused cannot be negative."})
+    record = state.record
+    record.ended_at = at
+    record.volume_infused_ml = volume
+    section_save(
+        instance=record, expected_version=expected_version, by=nurse, changed_fields=["ended_at", "volume_infused_ml"]
+    )
+    if state.last_change.kind != RateChange.Kind.STOP:
+        stop = RateChange(
+            visit=visit, at=at, kind=RateChange.Kind.STOP, rate_ml_per_hr=0, note="End of infusion", recorded_by=nurse
+        )
+        stop.full_clean()
+        stop.save()
+    visit.status = Visit.Status.OBSERVING
+    visit.full_clean(validate_constraints=False)
+    visit.save(update_fields=["status", "updated_at"])
+    return record
+
+
+def thresholds() -> vitals.Thresholds:
+    """DESIGN §3's defaults, editable per deployment through settings.VITAL_SIGN_THRESHOLDS (a dict of overrides)."""
+    overrides = getattr(settings, "VITAL_SIGN_THRESHOLDS", None) or {}
+    return vitals.Thresholds(**overrides) if overrides else vitals.DEFAULT_THRESHOLDS
+
+
+def as_reading(row: VitalSigns) -> vitals.Reading:
+    return vitals.Reading(
+        temperature_c=row.temperature_c,
+        pulse=row.pulse,
+        systolic=row.systolic,
+        diastolic=row.diastolic,
+        respiratory_rate=row.respiratory_rate,
+        spo2=row.spo2,
+        pain=row.pain,
+    )
+
+
+VITALS_STATUSES = (Visit.Status.CHECKED_IN, Visit.Status.INFUSING, Visit.Status.OBSERVING, Visit.Status.COMPLETED)
+
+
+@transaction.atomic
+def vitals_record(*, visit: Visit, nurse, taken_at: datetime, phase: str, reading: vitals.Reading) -> VitalSigns:
+    """Save one set of vital signs in SI units, flagged in words where it calls for action (DESIGN §3).
+
+    Impossible values are refused (ValidationError by field); a baseline set needs SpO₂. Flags compare with the
+    absolute thresholds and with the visit's baseline set.
+    """
+    visit = _locked(visit, nurse)
+    if visit.status not in VITALS_STATUSES:
+        raise ServiceError("Check in before recording vital signs.")
+    _check_time(taken_at, visit, field="taken_at")
+    problems = vitals.reading_problems(reading)
+    if phase not in VitalSigns.Phase.values:
+        problems["phase"] = "Choose the phase of this set."
+    if phase == VitalSigns.Phase.BASELINE and reading.spo2 is None:
+        problems["spo2"] = "The baseline set needs SpO₂ (DESIGN §3)."
+    if problems:
+        raise ValidationError(problems)
+    earlier = list(VitalSigns.objects.filter(visit=visit, taken_at__lte=taken_at).order_by("taken_at", "pk"))
+    record = InfusionRecord.objects.filter(visit=visit).first()
+    baseline = None
+    if phase != VitalSigns.Phase.BASELINE:
+        baseline = baseline_of(earlier, before=record.started_at if record else None)
+    row = VitalSigns(
+        visit=visit,
+        taken_at=taken_at,
+        phase=phase,
+        temperature_c=reading.temperature_c,
+        pulse=reading.pulse,
+        systolic=reading.systolic,
+        diastolic=reading.diastolic,
+        respiratory_rate=reading.respiratory_rate,
+        spo2=reading.spo2,
+        pain=reading.pain,
+        flags=vitals.flags(reading, baseline=as_reading(baseline) if baseline else None, thresholds=thresholds()),
+        recorded_by=nurse,
+    )
+    row.full_clean()
+    row.save()
+    return row

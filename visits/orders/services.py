@@ -1,0 +1,320 @@
+"""Therapy orders: the dose with its arithmetic, the warnings and blocks, and the visits they become."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from patients.models import Patient, PriorAuthorization, WeightMeasurement
+from visits import clinical
+from visits.models import TherapyOrder, Visit, VisitEvent
+from visits.orders import regimens
+
+# Abatacept IV label tiers: < 60 kg 500 mg; 60-100 kg 750 mg; > 100 kg 1,000 mg.
+ABATACEPT_TIERS = [(60, 500), (100, 750, True), (None, 1000)]
+OBESE_BMI = Decimal("30")  # WHO obesity threshold; above it consider the adjusted body weight
+
+
+class OrderBlocked(Exception):
+    def __init__(self, blocks):
+        super().__init__("; ".join(blocks))
+        self.blocks = blocks
+
+
+@dataclass
+class PlannedVisit:
+    cycle_number: int
+    day_number: int
+    start: datetime
+    planned_minutes: int
+    infusion_minutes: int
+    dose_mg: Decimal
+    volume_ml: Decimal
+    is_first_infusion: bool
+    authorization_warning: str = ""
+    existing: Visit | None = None
+
+
+@dataclass
+class OrderCalculation:
+    """Everything a coordinator and a nurse need to see about an order, with how each number was reached."""
+
+    weight: WeightMeasurement | None
+    dosing_weight: clinical.DosingWeight | None = None
+    bsa_m2: Decimal | None = None
+    dose_per_cycle: clinical.Dose | None = None
+    dose_per_infusion: clinical.Dose | None = None
+    infusions_per_cycle: int = 1
+    volume_ml: Decimal | None = None
+    volume_line: str = ""
+    vials: clinical.VialCombination | None = None
+    first_plan: clinical.TitrationPlan | None = None
+    later_plan: clinical.TitrationPlan | None = None
+    first_visit_minutes: int | None = None
+    later_visit_minutes: int | None = None
+    rate_label_unit: str = ""
+    warnings: list[str] = field(default_factory=list)
+    blocks: list[str] = field(default_factory=list)
+
+    @property
+    def dose_per_infusion_mg(self) -> Decimal | None:
+        return None if self.dose_per_infusion is None else to_mg(self.dose_per_infusion).quantize(Decimal("0.1"))
+
+    @property
+    def vial_unit(self) -> str:
+        return self.dose_per_infusion.unit if self.dose_per_infusion else "mg"
+
+
+def to_mg(dose: clinical.Dose) -> Decimal:
+    return dose.amount * (1000 if dose.unit == "g" else 1)
+
+
+def latest_weight(patient: Patient) -> WeightMeasurement | None:
+    return patient.weights.order_by("-measured_on", "-recorded_at").first()
+
+
+def splits_dose_over_days(order: TherapyOrder) -> bool:
+    """A consecutive-day cycle splits one cycle's dose over its days (IVIG 2 g/kg over 2-5 days); pulses and
+    paired doses give the full ordered dose at every infusion (methylprednisolone 1 g daily; rituximab 1 g twice)."""
+    return order.regimen == TherapyOrder.Regimen.CYCLE
+
+
+def order_calculate(*, order: TherapyOrder, on: date | None = None) -> OrderCalculation:
+    """Dose, volume, vials and titration for an order on its patient's latest weight, with warnings and blocks."""
+    patient, product = order.patient, order.product
+    on = on or timezone.localdate()
+    calc = OrderCalculation(weight=latest_weight(patient), rate_label_unit=product.label_rate_unit)
+    if product.is_immune_globulin and patient.iga_contraindicated:
+        calc.blocks.append(
+            "Blocked: IgA deficiency with anti-IgA antibodies is a contraindication to immune globulin "
+            f"({product.name}). Choose another therapy with the prescriber."
+        )
+    if calc.weight is None:
+        calc.blocks.append("No weight is recorded for this patient: add a weight before ordering.")
+        return calc
+    actual = calc.weight.weight_kg
+    if calc.weight.is_stale(on):
+        calc.warnings.append(
+            f"The latest weight ({actual} kg) is from {calc.weight.measured_on:%Y-%m-%d}, more than 6 months ago: "
+            "weigh the patient and update the dose before the first infusion."
+        )
+    body_mass_index = clinical.bmi(weight_kg=actual, height_cm=patient.height_cm)
+    if body_mass_index >= OBESE_BMI and order.weight_method == TherapyOrder.WeightMethod.ACTUAL:
+        suggestion = clinical.dosing_weight(
+            method="adjusted", actual_kg=actual, height_cm=patient.height_cm, sex=patient.sex
+        )
+        calc.warnings.append(
+            f"BMI {body_mass_index} (30 or more): consider dosing on the adjusted body weight, "
+            f"{clinical.fmt(suggestion.kg)} kg ({'; '.join(suggestion.lines)})."
+        )
+    calc.dosing_weight = clinical.dosing_weight(
+        method=order.weight_method, actual_kg=actual, height_cm=patient.height_cm, sex=patient.sex
+    )
+    weight = calc.dosing_weight.kg
+    if order.dose_rule == TherapyOrder.DoseRule.MG_PER_M2:
+        calc.bsa_m2 = clinical.body_surface_area_m2(height_cm=patient.height_cm, weight_kg=weight)
+    try:
+        calc.dose_per_cycle = clinical.dose_per_cycle(
+            rule=order.dose_rule,
+            amount=order.dose_amount,
+            weight_kg=weight,
+            bsa_m2=calc.bsa_m2,
+            tiers=ABATACEPT_TIERS if order.dose_rule == TherapyOrder.DoseRule.WEIGHT_TIERED else None,
+        )
+    except ValueError as error:
+        calc.blocks.append(f"The dose cannot be calculated: {error}.")
+        return calc
+    if splits_dose_over_days(order) and order.days_per_cycle > 1:
+        calc.infusions_per_cycle = order.days_per_cycle
+        calc.dose_per_infusion = clinical.dose_per_day(dose=calc.dose_per_cycle, days=order.days_per_cycle)
+    else:
+        calc.dose_per_infusion = calc.dose_per_cycle
+    dose = calc.dose_per_infusion
+    if product.diluted_volume_ml:
+        calc.volume_ml = Decimal(product.diluted_volume_ml)
+        calc.volume_line = f"diluted to {product.diluted_volume_ml} mL"
+    else:
+        calc.volume_ml = clinical.volume_ml(
+            dose_amount=dose.amount, dose_unit=dose.unit, concentration_mg_per_ml=product.concentration_mg_per_ml
+        )
+        calc.volume_line = clinical.volume_line(
+            dose_amount=dose.amount, dose_unit=dose.unit, concentration_mg_per_ml=product.concentration_mg_per_ml
+        )
+    per_unit = Decimal(1000) if dose.unit == "g" else Decimal(1)
+    calc.vials = clinical.best_vial_combination(
+        dose_amount=dose.amount, vial_sizes=[Decimal(size) / per_unit for size in product.vial_sizes_mg]
+    )
+    at_risk = patient.at_renal_or_thrombosis_risk
+    if at_risk and product.rate_basis == product.RateBasis.WEIGHT:
+        risks = " and ".join(
+            name for name, flag in (("renal", patient.renal_risk), ("thrombosis", patient.thrombosis_risk)) if flag
+        )
+        if product.at_risk_max_ml_per_kg_hr is not None:
+            calc.warnings.append(f"{risks.capitalize()} risk: the reduced maximum rate of {product.name} applies.")
+        else:
+            calc.warnings.append(
+                f"{risks.capitalize()} risk: {product.name}'s label gives no reduced maximum; infuse at the minimum "
+                "practicable rate."
+            )
+    # Times on the plan assume the infusion starts after the set-up, on the first day at the preferred time.
+    infusion_start = None
+    if order.start_date and order.preferred_start_time:
+        infusion_start = datetime.combine(order.start_date, order.preferred_start_time) + timedelta(
+            minutes=clinical.DEFAULT_SETUP_MIN
+        )
+    plan_args = {
+        "start": infusion_start,
+        "protocol": product.protocol(),
+        "weight_kg": weight,
+        "volume_ml": calc.volume_ml,
+        "at_risk": at_risk,
+        "product_switch": order.product_switch,
+        "concentration_mg_per_ml": product.concentration_mg_per_ml,
+    }
+    calc.first_plan = clinical.titration_plan(first_infusion=order.first_infusion, **plan_args)
+    calc.later_plan = clinical.titration_plan(first_infusion=False, **{**plan_args, "product_switch": False})
+    calc.first_visit_minutes = clinical.planned_visit_minutes(
+        infusion_minutes=calc.first_plan.total_infusion_minutes, first_infusion=order.first_infusion
+    )
+    calc.later_visit_minutes = clinical.planned_visit_minutes(
+        infusion_minutes=calc.later_plan.total_infusion_minutes, first_infusion=False
+    )
+    return calc
+
+
+def order_regimen(order: TherapyOrder) -> regimens.Regimen:
+    return regimens.Regimen(
+        kind=order.regimen,
+        days_per_cycle=order.days_per_cycle or 1,
+        interval_weeks=order.interval_weeks,
+        induction_weeks=tuple(order.induction_weeks or ()),
+        second_dose_day=order.second_dose_day,
+        interval_months=order.interval_months,
+        number_of_cycles=order.number_of_cycles,
+        end_date=order.end_date,
+    )
+
+
+def _authorization_warnings(patient: Patient, planned: list[PlannedVisit], replaced_ids: set[int]) -> None:
+    """Flag visits outside every prior authorization's dates or beyond its count (counting visits already booked)."""
+    authorizations = list(PriorAuthorization.objects.filter(patient=patient))
+    booked = list(
+        Visit.objects.filter(patient=patient)
+        .active()
+        .exclude(pk__in=replaced_ids)
+        .values_list("planned_start", flat=True)
+    )
+    zone = patient.zone
+    used = {
+        auth.pk: sum(1 for start in booked if auth.valid_from <= start.astimezone(zone).date() <= auth.valid_to)
+        for auth in authorizations
+    }
+    for visit in planned:
+        on = visit.start.astimezone(zone).date()
+        covering = [auth for auth in authorizations if auth.valid_from <= on <= auth.valid_to]
+        if not covering:
+            visit.authorization_warning = "Outside every prior authorization's dates."
+            continue
+        auth = max(covering, key=lambda a: a.visits_authorized - used[a.pk])
+        used[auth.pk] += 1
+        if used[auth.pk] > auth.visits_authorized:
+            visit.authorization_warning = (
+                f"Beyond the {auth.visits_authorized} visits authorized by {auth.payer} #{auth.number}."
+            )
+
+
+def order_plan_visits(
+    *, order: TherapyOrder, calc: OrderCalculation, now: datetime | None = None
+) -> list[PlannedVisit]:
+    """The visits the order calls for from now on, each at the preferred local time in the patient's zone."""
+    now = now or timezone.now()
+    zone = order.patient.zone
+    existing = {}
+    if order.pk:
+        for visit in order.visits.all():
+            existing[(visit.cycle_number, visit.day_number)] = visit
+    planned = []
+    first_key = None
+    for day in regimens.infusion_days(order_regimen(order), order.start_date):
+        start = regimens.local_start(day.on, order.preferred_start_time, zone)
+        key = (day.cycle_number, day.day_number)
+        first_key = first_key or key
+        current = existing.get(key)
+        if start < now or (current is not None and (current.is_documented or current.planned_start < now)):
+            continue  # the past and anything already charted stay as they are
+        is_first = order.first_infusion and key == first_key
+        plan = calc.first_plan if is_first else calc.later_plan
+        planned.append(
+            PlannedVisit(
+                cycle_number=day.cycle_number,
+                day_number=day.day_number,
+                start=start,
+                planned_minutes=calc.first_visit_minutes if is_first else calc.later_visit_minutes,
+                infusion_minutes=plan.total_infusion_minutes,
+                dose_mg=calc.dose_per_infusion_mg,
+                volume_ml=calc.volume_ml,
+                is_first_infusion=is_first,
+                existing=current if current is not None and current.status == Visit.Status.SCHEDULED else None,
+            )
+        )
+    replaced = {visit.existing.pk for visit in planned if visit.existing}
+    replaced |= {
+        visit.pk for visit in existing.values() if visit.status == Visit.Status.SCHEDULED and visit.planned_start >= now
+    }
+    _authorization_warnings(order.patient, planned, replaced)
+    return planned
+
+
+@transaction.atomic
+def order_save(*, order: TherapyOrder, by, since: datetime | None = None) -> tuple[TherapyOrder, list[Visit]]:
+    """Save an order and bring its future, undocumented visits in line with it.
+
+    Visits already charted or in the past are never touched. A future scheduled visit on the same cycle day is
+    updated in place (its nurse stays); days the order no longer calls for are removed. ``since`` (default now)
+    is only moved back when loading history, e.g. the demonstration data.
+    """
+    calc = order_calculate(order=order)
+    if calc.blocks:
+        raise OrderBlocked(calc.blocks)
+    order.dosing_weight_kg = calc.dosing_weight.kg.quantize(Decimal("0.01"))
+    order.calculated_from_weight_kg = calc.weight.weight_kg
+    order.dose_per_cycle_mg = to_mg(calc.dose_per_cycle).quantize(Decimal("0.1"))
+    if order.pk is None:
+        order.created_by = by
+    order.full_clean()
+    order.save()
+    now = since or timezone.now()
+    planned = order_plan_visits(order=order, calc=calc, now=now) if order.is_active else []
+    kept = set()
+    visits = []
+    for item in planned:
+        visit = item.existing or Visit(order=order, patient=order.patient)
+        moved = visit.pk is not None and visit.planned_start != item.start
+        visit.cycle_number, visit.day_number = item.cycle_number, item.day_number
+        visit.planned_start = item.start
+        visit.planned_minutes = item.planned_minutes
+        visit.infusion_minutes = item.infusion_minutes
+        visit.dose_mg = item.dose_mg
+        visit.volume_ml = item.volume_ml
+        visit.is_first_infusion = item.is_first_infusion
+        visit.authorization_warning = item.authorization_warning
+        created = visit.pk is None
+        visit.full_clean(validate_constraints=False)
+        visit.save()
+        kept.add(visit.pk)
+        if created:
+            VisitEvent.objects.create(visit=visit, kind=VisitEvent.Kind.CREATED, by=by, detail=f"From order {order.pk}")
+        elif moved:
+            VisitEvent.objects.create(
+                visit=visit, kind=VisitEvent.Kind.RESCHEDULED, by=by, detail="The order was changed."
+            )
+        visits.append(visit)
+    stale = order.visits.filter(status=Visit.Status.SCHEDULED, planned_start__gte=now).exclude(pk__in=kept)
+    for visit in stale:
+        visit.status = Visit.Status.CANCELLED
+        visit.status_reason = "No longer called for by the order."
+        visit.save(update_fields=["status", "status_reason", "updated_at"])
+        VisitEvent.objects.create(visit=visit, kind=VisitEvent.Kind.CANCELLED, by=by, detail=visit.status_reason)
+    return order, visits
