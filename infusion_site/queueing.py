@@ -9,26 +9,25 @@ publish fails fast (see the CELERY_BROKER_* settings) and is logged; the work is
 not lost because every task here has a database row that a periodic sweep picks up.
 """
 
-import functools
 import logging
+from importlib import import_module
 
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
 
-@functools.cache
-def _registry():
+def task_named(task):
+    """The task itself, given it or its registered name (an unknown name fails at once, not in a worker)."""
+    if not isinstance(task, str):
+        return task
     from infusion_site.celery import app
 
-    # The web process never runs Celery's autodiscovery on its own; a worker does it at start-up.
-    app.loader.import_default_modules()
-    return app.tasks
-
-
-def task_named(task):
-    """The task itself, given it or its registered name (an unknown name fails at once, not in the worker)."""
-    return _registry()[task] if isinstance(task, str) else task
+    if task not in app.tasks:
+        # A web process has not imported the Celery entry points (a worker discovers them at start-up); a
+        # task's name is its module's path and its own name.
+        import_module(task.rpartition(".")[0])
+    return app.tasks[task]
 
 
 def publish(task, *args, **kwargs) -> bool:

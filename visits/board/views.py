@@ -219,20 +219,6 @@ def assign(request, pk):
 
 @role_required(is_coordinator)
 @require_POST
-def unassign(request, pk):
-    visit = _visit(request, pk)
-    form = UnassignForm(request.POST)
-
-    def perform(data):
-        scheduling.visit_unassign(visit=visit, by=request.user, reason=data["reason"])
-
-    return _act(
-        request, visit, action="unassign", form=form, perform=perform, success=f"{_visit_label(visit)}: nurse removed."
-    )
-
-
-@role_required(is_coordinator)
-@require_POST
 def reschedule(request, pk):
     visit = _visit(request, pk)
     form = RescheduleForm(request.POST, zone=visit.patient.zone)
@@ -250,32 +236,29 @@ def reschedule(request, pk):
     return _act(request, visit, action="reschedule", form=form, perform=perform, success=f"{label}: moved.")
 
 
-@role_required(is_coordinator)
-@require_POST
-def cancel(request, pk):
-    visit = _visit(request, pk)
-    form = CancelForm(request.POST)
+def _reason_action(action: str, form_class, service, done: str):
+    """A visit action that needs only a reason: the form, the service it calls, and what the coordinator is told."""
 
-    def perform(data):
-        scheduling.visit_cancel(visit=visit, by=request.user, reason=data["reason"])
+    @role_required(is_coordinator)
+    @require_POST
+    def view(request, pk):
+        visit = _visit(request, pk)
 
-    return _act(
-        request, visit, action="cancel", form=form, perform=perform, success=f"{_visit_label(visit)}: cancelled."
-    )
+        def perform(data):
+            service(visit=visit, by=request.user, reason=data["reason"])
+
+        form = form_class(request.POST)
+        return _act(
+            request, visit, action=action, form=form, perform=perform, success=f"{_visit_label(visit)}: {done}."
+        )
+
+    view.__name__ = action
+    return view
 
 
-@role_required(is_coordinator)
-@require_POST
-def missed(request, pk):
-    visit = _visit(request, pk)
-    form = MissedForm(request.POST)
-
-    def perform(data):
-        scheduling.visit_mark_missed(visit=visit, by=request.user, reason=data["reason"])
-
-    return _act(
-        request, visit, action="missed", form=form, perform=perform, success=f"{_visit_label(visit)}: marked missed."
-    )
+unassign = _reason_action("unassign", UnassignForm, scheduling.visit_unassign, "nurse removed")
+cancel = _reason_action("cancel", CancelForm, scheduling.visit_cancel, "cancelled")
+missed = _reason_action("missed", MissedForm, scheduling.visit_mark_missed, "marked missed")
 
 
 # --- nurse availability ----------------------------------------------------------------------------------------------

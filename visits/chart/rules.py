@@ -26,11 +26,15 @@ def notify_at_once(kind: str) -> None:
     enqueue_on_commit("visits.tasks.notify_now", [str(kind)])
 
 
-class ChartLocked(ServiceError):
+class ChartConflict(ServiceError):
+    """The chart is not as the nurse saw it (locked, or saved on another device): answered 409, nothing written."""
+
+
+class ChartLocked(ChartConflict):
     """The chart is signed (or the visit cancelled or missed): only addenda may follow."""
 
 
-class StaleSection(ServiceError):
+class StaleSection(ChartConflict):
     """Another device saved this section since it was opened; nothing was overwritten."""
 
 

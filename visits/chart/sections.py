@@ -1,8 +1,8 @@
 """The sections of the visit chart, in the order a visit happens.
 
-Each section has a module in visits/sections/ with ``context(*, visit, user, bound=None) -> dict`` giving what
-its template needs (``bound`` holds forms posted with errors, to show them again), and a template under
-templates/visits/chart/sections/. The chart page shows them all; each section saves on its own.
+Each section has a ``section.py`` in its package under visits/chart/ with ``context(*, visit, user, bound=None)``
+giving what its template needs (``bound`` holds forms posted with errors, to show them again), and a template
+under templates/visits/chart/sections/. The chart page shows them all; each section saves on its own.
 """
 
 from dataclasses import dataclass

@@ -1,12 +1,27 @@
-"""The visit chart: one page whose sections follow the visit, each saving on its own."""
+"""The visit chart: one page whose sections follow the visit, each saving on its own.
 
+Every section's form posts through ``section_submit``: parse, write through the service, answer. An htmx post gets
+its section back (200 saved; 400 with the messages at the fields; 409 when the chart is locked or was saved on
+another device, with fresh data); a plain post is redirected to the section after a save, or gets the whole chart
+with the section's messages. Every refusal leaves the chart as it was.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from infusion_site.access import role_required
 from infusion_site.audit import record_access
+from infusion_site.forms import add_service_errors
 from infusion_site.roles import is_coordinator, is_nurse
+from patients.services import ServiceError
+from visits.chart.rules import ChartConflict, ensure_editable, ensure_nurse_of
 from visits.chart.sections import SECTION_KEYS, SECTIONS
 from visits.models import Visit
 
@@ -15,6 +30,16 @@ def chart_visit(request, pk):
     """The visit with what every section reads, or 404 when it is not this user's to see."""
     queryset = Visit.objects.visible_to(request.user).select_related("patient", "order__product", "nurse")
     return get_object_or_404(queryset, pk=pk)
+
+
+def documenting_visit(request, pk):
+    """The visit, if this nurse documents it (404 when not hers to see, 403 when not her visit)."""
+    visit = chart_visit(request, pk)
+    try:
+        ensure_nurse_of(visit, request.user)
+    except ServiceError as error:
+        raise PermissionDenied(str(error)) from error
+    return visit
 
 
 def can_document(visit, user) -> bool:
@@ -42,6 +67,87 @@ def render_section(request, visit, key, *, bound=None, status=200, message=None)
     if status == 200:
         response["HX-Trigger"] = "chart-saved"
     return response
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message with how it should look: green after a save, red when refused, amber when locked or stale."""
+
+    text: str
+    level: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+MESSAGE_LEVELS = {"success": messages.SUCCESS, "warning": messages.WARNING, "danger": messages.ERROR}
+
+
+def section_answer(request, visit, key, *, bound=None, status=200, message=None):
+    """The section again (htmx); for a plain post, a redirect to it after a save or the whole chart when refused."""
+    if message is not None and not isinstance(message, Notice):
+        message = Notice(str(message), {200: "success", 409: "warning"}.get(status, "danger"))
+    if request.htmx:
+        return render_section(request, visit, key, bound=bound, status=status, message=message)
+    if status == 200:
+        if message is not None:
+            messages.add_message(request, MESSAGE_LEVELS[message.level], message.text)
+        return redirect(reverse("visits:chart", args=[visit.pk]) + f"#section-{key}")
+    sections = [
+        section_html(
+            request,
+            visit,
+            section,
+            bound=bound if section.key == key else None,
+            message=message if section.key == key else None,
+        )
+        for section in SECTIONS
+    ]
+    context = {"visit": visit, "patient": visit.patient, "sections": sections}
+    return render(request, "visits/chart/chart.html", context, status=status)
+
+
+def _hidden_field_errors(form) -> str | None:
+    """Errors of hidden fields (version, which stop) have no place next to a field: say them above the section."""
+    errors = [error for field in form.hidden_fields() for error in field.errors]
+    return " ".join(errors) or None
+
+
+def section_submit(
+    request,
+    visit,
+    key: str,
+    form,
+    save: Callable[[dict], str | Notice | None],
+    *,
+    bound_key: str | None = None,
+    editable: Callable[[Visit], None] | None = ensure_editable,
+    saved: Callable | None = None,
+):
+    """Validate ``form``, let ``save(data)`` write through the service, and answer with the section.
+
+    ``save`` returns the message shown after the save (or None). The section's template gets the form back as
+    ``bound[bound_key]`` (or as ``bound`` itself without a key). ``editable`` refuses a locked chart before the
+    form is read; ``saved(request, visit, key, message)`` answers a save when the section needs more than itself.
+    """
+    bound = {bound_key: form} if bound_key else form
+    try:
+        if editable:
+            editable(visit)
+    except ChartConflict as error:
+        return section_answer(request, visit, key, status=409, message=str(error))
+    if not form.is_valid():
+        return section_answer(request, visit, key, bound=bound, status=400, message=_hidden_field_errors(form))
+    try:
+        message = save(form.cleaned_data)
+    except ChartConflict as error:
+        return section_answer(request, chart_visit(request, visit.pk), key, status=409, message=str(error))
+    except ValidationError as error:  # e.g. another tablet created the row a moment before
+        add_service_errors(form, error)
+        return section_answer(request, visit, key, bound=bound, status=400)
+    except ServiceError as error:
+        return section_answer(request, visit, key, bound=bound, status=400, message=str(error))
+    return (saved or section_answer)(request, chart_visit(request, visit.pk), key, message=message)
 
 
 @role_required(is_nurse, is_coordinator)

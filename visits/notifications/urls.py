@@ -1,12 +1,12 @@
 from django.urls import path
 
-from visits.notifications import views as views_notifications
+from visits.notifications import views
 
 app_name = "notifications"
 
 urlpatterns = [
-    path("", views_notifications.inbox, name="inbox"),
-    path("<int:pk>/read/", views_notifications.mark_read, name="read"),
-    path("read-all/", views_notifications.mark_all_read, name="read_all"),
-    path("preferences/", views_notifications.preferences, name="preferences"),
+    path("", views.inbox, name="inbox"),
+    path("<int:pk>/read/", views.mark_read, name="read"),
+    path("read-all/", views.mark_all_read, name="read_all"),
+    path("preferences/", views.preferences, name="preferences"),
 ]

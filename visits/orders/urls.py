@@ -1,13 +1,13 @@
 from django.urls import path
 
-from visits.orders import views as views_orders
+from visits.orders import views
 
 app_name = "orders"
 
 urlpatterns = [
-    path("patients/<int:patient_pk>/orders/new/", views_orders.order_create, name="create"),
-    path("patients/<int:patient_pk>/orders/preview/", views_orders.order_preview, name="preview"),
-    path("orders/<int:pk>/", views_orders.order_detail, name="detail"),
-    path("orders/<int:pk>/edit/", views_orders.order_edit, name="edit"),
-    path("orders/<int:pk>/preview/", views_orders.order_edit_preview, name="edit_preview"),
+    path("patients/<int:patient_pk>/orders/new/", views.order_create, name="create"),
+    path("patients/<int:patient_pk>/orders/preview/", views.order_preview, name="preview"),
+    path("orders/<int:pk>/", views.order_detail, name="detail"),
+    path("orders/<int:pk>/edit/", views.order_edit, name="edit"),
+    path("orders/<int:pk>/preview/", views.order_edit_preview, name="edit_preview"),
 ]

@@ -1,0 +1,1 @@
+"""The patient's pages: upcoming visits, reschedule requests, journal, reminder choices, follow-ups, calendar."""

@@ -20,7 +20,7 @@ from patients import selectors as patient_selectors
 from patients.models import SYMPTOM_FIELDS, Patient, SymptomEntry, patient_today
 from patients.services import journal_day_text, symptom_entry_save
 from visits.models import Visit
-from visits.portal.journal_forms import SymptomEntryForm
+from visits.portal.forms import SymptomEntryForm
 from visits.portal.views import day_text
 
 ENTRIES_PER_PAGE = 30

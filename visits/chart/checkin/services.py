@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from patients.services import ServiceError
-from visits.chart.rules import ChartLocked, ensure_editable, ensure_nurse_of, notify_at_once
+from visits.chart.rules import ChartConflict, ChartLocked, ensure_editable, ensure_nurse_of, notify_at_once
 from visits.models import Notification, Visit, VisitVerification
 
 # DESIGN §3: a check-in counts as at the home within 200 m unless the agency sets CHECKIN_RADIUS_M.
@@ -35,7 +35,7 @@ CHECK_OUT_STATUSES = (
 )
 
 
-class CheckInConflict(ServiceError):
+class CheckInConflict(ChartConflict):
     """Someone already checked this visit in (or out): nothing was overwritten."""
 
 

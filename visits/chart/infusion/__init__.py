@@ -1,0 +1,1 @@
+"""The chart's infusion and vital-sign sections: start, titration, end, vitals, and the "what is next" strip."""

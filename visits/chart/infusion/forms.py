@@ -185,6 +185,9 @@ TEMPERATURE_TOO_LONG = (
 
 
 class VitalsForm(VisitTimeMixin, forms.Form):
+    # Service errors name model fields; this form names the temperature as typed.
+    SERVICE_FIELDS = {"temperature_c": "temperature"}
+
     taken_at = LocalTimeField(label="Taken at")
     phase = forms.ChoiceField(
         choices=VitalSigns.Phase.choices,
@@ -296,19 +299,3 @@ class VitalsForm(VisitTimeMixin, forms.Form):
             spo2=data.get("spo2"),
             pain=data.get("pain"),
         )
-
-
-# Service errors name model fields; the vitals form names the temperature as typed.
-FORM_FIELD = {"temperature_c": "temperature"}
-
-
-def add_service_errors(form: forms.Form, error) -> None:
-    """Put a service's ValidationError at the form's fields (or at the top when the form has no such field)."""
-    if hasattr(error, "error_dict"):
-        for name, messages in error.message_dict.items():
-            field = FORM_FIELD.get(name, name)
-            for message in messages:
-                form.add_error(field if field in form.fields else None, message)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)

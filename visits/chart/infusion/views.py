@@ -4,22 +4,18 @@ Each POST answers the section again (htmx swaps it in place) or, for a plain POS
 bad input answers 400 with the messages at the fields, a stale form or a locked chart 409, and nothing is saved.
 """
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import redirect, render
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from infusion_site.access import role_required
 from infusion_site.roles import is_coordinator, is_nurse
-from patients.services import ServiceError
 from visits.chart.infusion import services
-from visits.chart.infusion.forms import EndForm, RateChangeForm, StartForm, VitalsForm, add_service_errors
+from visits.chart.infusion.forms import EndForm, RateChangeForm, StartForm, VitalsForm
 from visits.chart.infusion.section import context as section_context
 from visits.chart.infusion.section import next_step
-from visits.chart.rules import ChartLocked, StaleSection, ensure_editable, ensure_nurse_of
-from visits.chart.sections import SECTIONS
-from visits.chart.views import chart_visit, render_section, section_html
+from visits.chart.views import chart_visit, documenting_visit, section_answer, section_submit
 
 INFUSION, VITALS = "infusion", "vitals"
 
@@ -34,84 +30,32 @@ def whats_next(request, pk):
     return render(request, "visits/chart/whats_next.html", {"visit": visit, "step": next_step(visit=visit)})
 
 
-def _documenting_visit(request, pk):
-    visit = chart_visit(request, pk)
-    try:
-        ensure_nurse_of(visit, request.user)
-    except ServiceError as error:
-        raise PermissionDenied(str(error)) from error
-    return visit
-
-
-def _saved(request, visit, key):
+def _saved(request, visit, key, *, message=None):
     """After a save: the section; after an infusion change, also the vitals due list (swapped out of band, so a
     set being typed in the vitals form is not lost)."""
-    if not request.htmx:
-        return redirect(reverse("visits:chart", args=[visit.pk]) + f"#section-{key}")
-    visit = chart_visit(request, visit.pk)
-    response = render_section(request, visit, key)
-    if key == INFUSION:
+    response = section_answer(request, visit, key, message=message)
+    if request.htmx and key == INFUSION:
         context = {"visit": visit, **section_context(visit=visit, user=request.user, bound={"oob": True})}
         response.content += render_to_string("visits/chart/vitals_due.html", context, request=request).encode()
     return response
 
 
-def _refused(request, visit, key, *, bound=None, status=400, message=None):
-    """The section again with why (htmx), or the whole chart with it (a plain POST)."""
-    if request.htmx:
-        return render_section(request, visit, key, bound=bound, status=status, message=message)
-    sections = [
-        section_html(request, visit, section, bound=bound, message=message)
-        if section.key == key
-        else section_html(request, visit, section)
-        for section in SECTIONS
-    ]
-    return render(
-        request,
-        "visits/chart/chart.html",
-        {"visit": visit, "patient": visit.patient, "sections": sections},
-        status=status,
-    )
-
-
-def _run(request, visit, key, bound_key, form, write):
-    """Validate, write through the service, and answer; every refusal leaves the chart as it was."""
-    try:
-        ensure_editable(visit)
-    except ChartLocked as error:
-        return _refused(request, visit, key, status=409, message=str(error))
-    if not form.is_valid():
-        return _refused(request, visit, key, bound={bound_key: form}, status=400)
-    try:
-        write(form.cleaned_data)
-    except ChartLocked as error:
-        return _refused(request, chart_visit(request, visit.pk), key, status=409, message=str(error))
-    except StaleSection as error:
-        return _refused(request, chart_visit(request, visit.pk), key, status=409, message=str(error))
-    except ValidationError as error:
-        add_service_errors(form, error)
-        return _refused(request, visit, key, bound={bound_key: form}, status=400)
-    except ServiceError as error:
-        return _refused(request, visit, key, bound={bound_key: form}, status=400, message=str(error))
-    return _saved(request, visit, key)
-
-
 @require_POST
 @role_required(is_nurse)
 def infusion_start(request, pk):
-    visit = _documenting_visit(request, pk)
+    visit = documenting_visit(request, pk)
     form = StartForm(request.POST, visit=visit)
 
     def write(data):
         services.infusion_start(visit=visit, nurse=request.user, at=data["at"], rate_ml_per_hr=data["rate_ml_per_hr"])
 
-    return _run(request, visit, INFUSION, "start", form, write)
+    return section_submit(request, visit, INFUSION, form, write, bound_key="start", saved=_saved)
 
 
 @require_POST
 @role_required(is_nurse)
 def infusion_rate(request, pk):
-    visit = _documenting_visit(request, pk)
+    visit = documenting_visit(request, pk)
     form = RateChangeForm(request.POST, visit=visit)
 
     def write(data):
@@ -125,13 +69,13 @@ def infusion_rate(request, pk):
             expected_version=data["version"],
         )
 
-    return _run(request, visit, INFUSION, "change", form, write)
+    return section_submit(request, visit, INFUSION, form, write, bound_key="change", saved=_saved)
 
 
 @require_POST
 @role_required(is_nurse)
 def infusion_end(request, pk):
-    visit = _documenting_visit(request, pk)
+    visit = documenting_visit(request, pk)
     form = EndForm(request.POST, visit=visit)
 
     def write(data):
@@ -143,13 +87,13 @@ def infusion_end(request, pk):
             expected_version=data["version"],
         )
 
-    return _run(request, visit, INFUSION, "end", form, write)
+    return section_submit(request, visit, INFUSION, form, write, bound_key="end", saved=_saved)
 
 
 @require_POST
 @role_required(is_nurse)
 def vitals_add(request, pk):
-    visit = _documenting_visit(request, pk)
+    visit = documenting_visit(request, pk)
     form = VitalsForm(request.POST, visit=visit)
 
     def write(data):
@@ -157,4 +101,4 @@ def vitals_add(request, pk):
             visit=visit, nurse=request.user, taken_at=data["taken_at"], phase=data["phase"], reading=form.reading()
         )
 
-    return _run(request, visit, VITALS, "vitals", form, write)
+    return section_submit(request, visit, VITALS, form, write, bound_key="vitals", saved=_saved)

@@ -1,0 +1,1 @@
+"""The chart's reactions, observation, signature, addenda and outcome measures."""

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from tests import factories
 from tests.conftest import client_for
-from tests.visits.test_assignment import NOW, at, available_nurse, visit_at
+from tests.visits.board.test_assignment import NOW, at, available_nurse, visit_at
 from visits.board import services as scheduling
 from visits.board.services import SchedulingError
 from visits.models import NurseProfile, TimeOff, WorkingHours

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from tests import factories
 from tests.conftest import client_for
-from tests.visits.test_assignment import NOW, at, available_nurse, visit_at
+from tests.visits.board.test_assignment import NOW, at, available_nurse, visit_at
 from visits.board import services as scheduling
 from visits.models import Visit, VisitEvent
 
