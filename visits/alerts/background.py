@@ -51,7 +51,8 @@ def unsigned_visits(*, now: datetime, after: timedelta) -> list[tuple[Visit, dat
             planned_start__gte=now - CHART_LOOKS_BACK,
             planned_start__lt=now,
         )
-        .select_related("patient", "order__product", "nurse", "verification")
+        .select_related("patient", "order__product", "nurse")
+        .prefetch_related("verifications")
         .order_by("planned_start", "pk")
     )
     found = []

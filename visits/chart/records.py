@@ -12,7 +12,7 @@ from visits.chart.checkin.services import location_not_verified_reason
 from visits.chart.checklist.services import CHECK_LABELS
 from visits.chart.selectors import dose_text
 from visits.chart.signoff.services import GRADE_MEANINGS, SYMPTOMS
-from visits.models import Addendum, PreInfusionChecklist, Reaction, VialUsed, Visit
+from visits.models import Addendum, PreInfusionChecklist, Reaction, VialUsed, Visit, VisitVerification
 
 LOT_MAX_LENGTH = VialUsed._meta.get_field("lot_number").max_length
 
@@ -136,12 +136,12 @@ def record_visit(request, pk) -> Visit:
             "patient",
             "order__product",
             "nurse",
-            "verification__nurse",
             "checklist",
             "infusion",
             "signature__signed_by",
         )
         .prefetch_related(
+            Prefetch("verifications", queryset=VisitVerification.objects.select_related("nurse", "voided_by")),
             "premedications",
             "vials__product",
             "rate_changes",
@@ -184,6 +184,7 @@ def print_record(request, pk):
             "dose_text": dose_text(visit),
             "product": visit.order.product,
             "verification": verification,
+            "voided_checkins": [row for row in visit.verifications.all() if row.voided_at is not None],
             "check_in_reason": reasons.get("in", ""),
             "check_out_reason": reasons.get("out", ""),
             "checklist": checklist,

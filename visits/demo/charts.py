@@ -190,7 +190,7 @@ def seed_charts(users: dict) -> int:
         return charted  # the history is charted already
     past = (
         Visit.objects.filter(status=Visit.Status.COMPLETED, nurse__isnull=False, planned_start__lt=now)
-        .exclude(verification__isnull=False)
+        .exclude(verifications__isnull=False)
         .select_related("order__product", "patient", "nurse")
         .order_by("-planned_start")[:CHARTED_PAST_VISITS]
     )

@@ -19,6 +19,7 @@ __all__ = [
     "RateChange",
     "VitalSigns",
     "Reaction",
+    "Assessment",
     "VisitSignature",
     "Addendum",
     "OutcomeMeasure",
@@ -39,9 +40,13 @@ class ChartSection(models.Model):
 
 
 class VisitVerification(ChartSection):
-    """Electronic visit verification: service, patient, nurse, date, location, time in and out."""
+    """Electronic visit verification: service, patient, nurse, date, location, time in and out.
 
-    visit = models.OneToOneField("visits.Visit", on_delete=models.CASCADE, related_name="verification")
+    A check-in made by mistake is voided, never deleted: the row keeps its times and who voided it and why, and a
+    visit has at most one live (not voided) record.
+    """
+
+    visit = models.ForeignKey("visits.Visit", on_delete=models.CASCADE, related_name="verifications")
     nurse = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     service = models.CharField(max_length=120)
     checked_in_at = models.DateTimeField()
@@ -55,6 +60,21 @@ class VisitVerification(ChartSection):
     check_out_longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     check_out_distance_m = models.PositiveIntegerField(null=True, blank=True)
     check_out_verified = models.BooleanField(default=False)
+    # Checked in outside the window (before it opens or after the local day ended): the nurse's reason.
+    window_override_reason = models.CharField(max_length=300, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    void_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["checked_in_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["visit"], condition=models.Q(voided_at__isnull=True), name="one_live_verification_per_visit"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Verification of visit {self.visit_id}"
@@ -124,6 +144,11 @@ class InfusionRecord(ChartSection):
     volume_infused_ml = models.DecimalField(
         max_digits=7, decimal_places=1, null=True, blank=True, validators=[MinValueValidator(0)]
     )
+    # Why the volume infused is well below the plan (stopped early, a reaction, the pump occluded, …).
+    short_reason = models.CharField(max_length=20, blank=True)
+    short_note = models.CharField(max_length=200, blank=True)
+    # The dose, volume and titration plan frozen when the infusion started; later weights or edits never change it.
+    plan_snapshot = models.JSONField(null=True, blank=True, editable=False)
 
     def __str__(self) -> str:
         return f"Infusion of visit {self.visit_id}"
@@ -145,6 +170,9 @@ class RateChange(models.Model):
         max_digits=6, decimal_places=1, validators=[MinValueValidator(0), MaxValueValidator(1000)]
     )
     note = models.CharField(max_length=200, blank=True)
+    # A raise before the plan's step time: when the plan had it, and the nurse's reason for going early.
+    planned_at = models.DateTimeField(null=True, blank=True)
+    early_reason = models.CharField(max_length=200, blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
@@ -152,6 +180,10 @@ class RateChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.rate_ml_per_hr} mL/hr"
+
+    @property
+    def is_early(self) -> bool:
+        return self.planned_at is not None and self.at < self.planned_at
 
 
 class VitalSigns(models.Model):
@@ -175,6 +207,7 @@ class VitalSigns(models.Model):
     pain = models.PositiveSmallIntegerField(null=True, blank=True)
     flags = models.JSONField(default=list, blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["taken_at", "pk"]
@@ -220,6 +253,30 @@ class Reaction(models.Model):
         return f"Grade {self.grade} reaction" if self.grade else "Delayed reaction, not graded yet"
 
 
+class Assessment(models.Model):
+    """The nurse's assessment after a warning sign: flagged vitals ("assessed, no reaction") or a reaction that has
+    resolved. Until one is recorded, no rate increase is accepted (DESIGN §3)."""
+
+    class Finding(models.TextChoices):
+        NO_REACTION = "no_reaction", "Assessed, no reaction"
+        RESOLVED = "resolved", "Reaction resolved"
+
+    visit = models.ForeignKey("visits.Visit", on_delete=models.CASCADE, related_name="assessments")
+    assessed_at = models.DateTimeField()
+    finding = models.CharField(max_length=12, choices=Finding.choices)
+    note = models.CharField(max_length=500)
+    vitals = models.ForeignKey(VitalSigns, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reaction = models.ForeignKey(Reaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["recorded_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_finding_display()} at {self.assessed_at:%H:%M}"
+
+
 class VisitSignature(models.Model):
     """The nurse's note and signature; once signed, the chart is locked and only addenda follow."""
 
@@ -227,6 +284,8 @@ class VisitSignature(models.Model):
     note = models.TextField()
     signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     signed_at = models.DateTimeField(default=timezone.now)
+    # What was still missing at signing, waived with the nurse's reason: code → {"item": …, "reason": …}.
+    waivers = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
         return f"Signature of visit {self.visit_id}"

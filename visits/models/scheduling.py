@@ -93,6 +93,19 @@ class Visit(models.Model):
         return f"Visit {self.pk}"
 
     @property
+    def verification(self):
+        """The live check-in record (electronic visit verification), or None; voided ones stay in ``verifications``.
+
+        Reads ``prefetch_related("verifications")`` when the caller prefetched them.
+        """
+        prefetched = getattr(self, "_prefetched_objects_cache", {}).get("verifications")
+        if prefetched is not None:
+            return next((row for row in prefetched if row.voided_at is None), None)
+        if self.pk is None:
+            return None
+        return self.verifications.filter(voided_at__isnull=True).first()
+
+    @property
     def planned_end(self):
         return self.planned_start + timedelta(minutes=self.planned_minutes)
 

@@ -83,7 +83,8 @@ def cycle_end_visits(*, now: datetime):
             planned_start__lt=now,
         )
         .exclude(Exists(later_day))
-        .select_related("verification", "patient")
+        .select_related("patient")
+        .prefetch_related("verifications")
     )
 
 

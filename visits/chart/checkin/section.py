@@ -35,7 +35,7 @@ class LocationForm(forms.Form):
 
 
 def verification_of(visit: Visit) -> VisitVerification | None:
-    return VisitVerification.objects.select_related("nurse").filter(visit=visit).first()
+    return VisitVerification.objects.select_related("nurse").filter(visit=visit, voided_at__isnull=True).first()
 
 
 def context(*, visit, user, bound=None) -> dict:

@@ -124,7 +124,7 @@ def visit_check_in(
     ensure_nurse_of(visit, nurse)
     visit = _locked_visit(visit)
     ensure_editable(visit)
-    existing = VisitVerification.objects.filter(visit=visit).select_related("nurse").first()
+    existing = VisitVerification.objects.filter(visit=visit, voided_at__isnull=True).select_related("nurse").first()
     if existing is not None:
         raise CheckInConflict(f"This visit was already checked in at {_local_time(existing.checked_in_at, visit)}.")
     latitude, longitude = _location(latitude, longitude)
@@ -179,7 +179,7 @@ def visit_check_out(
     ensure_nurse_of(visit, nurse)
     visit = _locked_visit(visit)
     ensure_check_out_possible(visit)
-    verification = VisitVerification.objects.select_for_update().filter(visit=visit).first()
+    verification = VisitVerification.objects.select_for_update().filter(visit=visit, voided_at__isnull=True).first()
     if verification is None or visit.status not in CHECK_OUT_STATUSES:
         raise ServiceError("Check in before checking out.")
     if verification.checked_out_at is not None:
