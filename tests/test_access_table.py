@@ -243,6 +243,7 @@ TABLE: dict[str, Row] = {
     "visits:infusion_rate": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
     "visits:infusion_end": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
     "visits:vitals_add": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
+    "visits:assessment_add": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
 }
 
 # The Django admin is for superusers only; every admin page sends other roles to the admin login.

@@ -632,6 +632,56 @@ class TitrationPlan:
     max_mg_per_hr: Decimal | None = None
 
 
+def plain_data(value):
+    """A value as JSON-ready data: Decimals and times as text, tuples as lists, enums as their value."""
+    if isinstance(value, StrEnum):
+        return str(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (tuple, list)):
+        return [plain_data(item) for item in value]
+    return value
+
+
+def plan_as_data(plan: TitrationPlan) -> dict:
+    """The plan as JSON-ready data (Decimals and times as text), so a started infusion keeps it unchanged."""
+    plain = plain_data
+    data = {name: plain(getattr(plan, name)) for name in plan.__dataclass_fields__ if name != "steps"}
+    data["steps"] = [{name: plain(getattr(step, name)) for name in step.__dataclass_fields__} for step in plan.steps]
+    return data
+
+
+_PLAN_DECIMALS = ("volume_ml", "max_ml_per_hr", "infusion_minutes_exact", "max_ml_per_kg_hr", "max_mg_per_hr")
+_STEP_DECIMALS = ("duration_min", "ml_per_hr", "volume_ml", "ml_per_kg_hr", "mg_per_hr")
+
+
+def plan_from_data(data: dict) -> TitrationPlan:
+    """The plan ``plan_as_data`` wrote, exactly as it was."""
+
+    def decimals(row: dict, names) -> dict:
+        return {name: (None if row.get(name) is None else Decimal(row[name])) for name in names}
+
+    def moment(text):
+        return None if text is None else datetime.fromisoformat(text)
+
+    steps = tuple(
+        TitrationStep(**{**step, **decimals(step, _STEP_DECIMALS), "starts_at": moment(step.get("starts_at"))})
+        for step in data["steps"]
+    )
+    return TitrationPlan(
+        **{
+            **{name: value for name, value in data.items() if name != "steps"},
+            **decimals(data, _PLAN_DECIMALS),
+            "steps": steps,
+            "starts_at": moment(data.get("starts_at")),
+            "ends_at": moment(data.get("ends_at")),
+            "lines": tuple(data.get("lines") or ()),
+        }
+    )
+
+
 @dataclass(frozen=True)
 class _Rung:
     ml_per_hr: Decimal

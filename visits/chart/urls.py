@@ -26,6 +26,7 @@ urlpatterns = [
     path("<int:pk>/infusion/rate/", infusion.infusion_rate, name="infusion_rate"),
     path("<int:pk>/infusion/end/", infusion.infusion_end, name="infusion_end"),
     path("<int:pk>/vitals/", infusion.vitals_add, name="vitals_add"),
+    path("<int:pk>/assessments/", infusion.assessment_add, name="assessment_add"),
     path("<int:pk>/reactions/", signoff.reaction_add, name="reaction_add"),
     path("<int:pk>/sign/", signoff.sign, name="sign"),
     path("<int:pk>/addenda/", signoff.addendum_add, name="addendum_add"),

@@ -81,11 +81,14 @@ def splits_dose_over_days(order: TherapyOrder) -> bool:
     return order.regimen == TherapyOrder.Regimen.CYCLE
 
 
-def order_calculate(*, order: TherapyOrder, on: date | None = None) -> OrderCalculation:
-    """Dose, volume, vials and titration for an order on its patient's latest weight, with warnings and blocks."""
+def order_calculate(
+    *, order: TherapyOrder, on: date | None = None, weight: WeightMeasurement | None = None
+) -> OrderCalculation:
+    """Dose, volume, vials and titration for an order on its patient's latest weight (or on ``weight``, e.g. the
+    weight its dose was calculated from), with warnings and blocks."""
     patient, product = order.patient, order.product
     on = on or timezone.localdate()
-    calc = OrderCalculation(weight=latest_weight(patient), rate_label_unit=product.label_rate_unit)
+    calc = OrderCalculation(weight=weight or latest_weight(patient), rate_label_unit=product.label_rate_unit)
     if product.is_immune_globulin and patient.iga_contraindicated:
         calc.blocks.append(
             "Blocked: IgA deficiency with anti-IgA antibodies is a contraindication to immune globulin "

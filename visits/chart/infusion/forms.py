@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from infusion_site.forms import inline_helper
 from visits.chart.infusion import vitals
-from visits.models import RateChange, Visit, VitalSigns
+from visits.chart.infusion.services import SHORT_REASONS
+from visits.models import Assessment, RateChange, Visit, VitalSigns
 
 TIME_FORMATS = ("%H:%M", "%H.%M", "%H%M")
 TIME_HELP = "HH:MM, or blank for now."
@@ -123,12 +124,21 @@ class RateChangeForm(VisitTimeMixin, forms.Form):
     note = forms.CharField(
         label="Note", required=False, max_length=200, error_messages={"max_length": "Keep the note to 200 characters."}
     )
+    early_reason = forms.CharField(
+        label="Reason to raise before the plan's time",
+        required=False,
+        max_length=200,
+        help_text="Only for a raise earlier than the plan.",
+        error_messages={"max_length": "Keep the reason to 200 characters."},
+    )
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, error_messages=VERSION_MESSAGES)
 
     def __init__(self, *args, visit: Visit, **kwargs):
         self.visit = visit
         super().__init__(*args, **kwargs)
-        self.helper = inline_helper(Row(Column("kind"), Column("rate_ml_per_hr"), Column("at")), "note", "version")
+        self.helper = inline_helper(
+            Row(Column("kind"), Column("rate_ml_per_hr"), Column("at")), "note", "early_reason", "version"
+        )
 
     def clean_at(self):
         return self.moment(self.cleaned_data.get("at"))
@@ -153,12 +163,58 @@ class EndForm(VisitTimeMixin, forms.Form):
         },
         widget=forms.NumberInput(attrs={"step": "0.1", "inputmode": "decimal"}),
     )
+    short_reason = forms.ChoiceField(
+        label="If less than planned was infused, why",
+        required=False,
+        choices=[("", "—"), *SHORT_REASONS.items()],
+        error_messages={"invalid_choice": "Choose why less was infused from the list."},
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    short_note = forms.CharField(
+        label="Note on the volume",
+        required=False,
+        max_length=200,
+        error_messages={"max_length": "Keep the note to 200 characters."},
+    )
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, error_messages=VERSION_MESSAGES)
 
     def __init__(self, *args, visit: Visit, **kwargs):
         self.visit = visit
         super().__init__(*args, **kwargs)
-        self.helper = inline_helper(Row(Column("at"), Column("volume_infused_ml")), "version")
+        self.helper = inline_helper(
+            Row(Column("at"), Column("volume_infused_ml")), Row(Column("short_reason"), Column("short_note")), "version"
+        )
+
+    def clean_at(self):
+        return self.moment(self.cleaned_data.get("at"))
+
+
+class AssessmentForm(VisitTimeMixin, forms.Form):
+    """After a warning sign: "assessed, no reaction" (flagged vitals) or "reaction resolved", with a note."""
+
+    finding = forms.ChoiceField(
+        choices=Assessment.Finding.choices,
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": "Reload the chart: the assessment form is incomplete.",
+            "invalid_choice": "Reload the chart: the assessment form is incomplete.",
+        },
+    )
+    note = forms.CharField(
+        label="What you assessed",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "e.g. no headache, chills or rash; rechecked, 37.4 °C"}),
+        error_messages={
+            "required": "Write what you assessed (symptoms asked about, findings).",
+            "max_length": "Keep the note to 500 characters.",
+        },
+    )
+    at = LocalTimeField(label="Assessed at")
+
+    def __init__(self, *args, visit: Visit, **kwargs):
+        self.visit = visit
+        super().__init__(*args, auto_id="assessment-%s", **kwargs)
+        self.helper = inline_helper("finding", Row(Column("note", css_class="col-md-8"), Column("at")))
 
     def clean_at(self):
         return self.moment(self.cleaned_data.get("at"))
@@ -179,9 +235,7 @@ def _whole(name: str, label: str, *, required: bool = True) -> forms.IntegerFiel
 
 
 TEMPERATURE_UNIT_CHOICES = [(vitals.CELSIUS, "°C"), (vitals.FAHRENHEIT, "°F")]
-TEMPERATURE_TOO_LONG = (
-    "That is not a possible temperature: it must be between 30 and 45 °C, or 86 and 113 °F (DESIGN §3)."
-)
+TEMPERATURE_TOO_LONG = "That is not a possible temperature: it must be between 30 and 45 °C, or 86 and 113 °F."
 
 
 class VitalsForm(VisitTimeMixin, forms.Form):
@@ -285,7 +339,7 @@ class VitalsForm(VisitTimeMixin, forms.Form):
                 "check the order of the two numbers.",
             )
         if data.get("phase") == VitalSigns.Phase.BASELINE and data.get("spo2") is None and "spo2" not in self.errors:
-            self.add_error("spo2", "The baseline set needs SpO₂ (DESIGN §3).")
+            self.add_error("spo2", "The baseline set needs SpO₂.")
         return data
 
     def reading(self) -> vitals.Reading:

@@ -11,8 +11,8 @@ from decimal import Decimal
 from django.utils import timezone
 
 from visits.chart.infusion import vitals
-from visits.chart.infusion.forms import EndForm, RateChangeForm, StartForm, VitalsForm
-from visits.chart.infusion.services import InfusionState, infusion_state, local_hhmm, rate_text
+from visits.chart.infusion.forms import AssessmentForm, EndForm, RateChangeForm, StartForm, VitalsForm
+from visits.chart.infusion.services import SHORT_REASONS, InfusionState, infusion_state, local_hhmm, rate_text
 from visits.models import RateChange, Visit, VisitSignature, VitalSigns
 
 STATUS_CSS = {
@@ -96,34 +96,38 @@ def _chart_data(state: InfusionState) -> dict:
 
 @dataclass(frozen=True)
 class QuickAction:
-    """One tap at the pump: a hidden-field form of the rate-change endpoint."""
+    """One tap at the pump: a hidden-field form of the rate-change endpoint. An early raise is not one tap: it
+    opens to ask for the reason (``needs_reason``)."""
 
     label: str
     kind: str
     rate: Decimal | None
     css: str
+    needs_reason: bool = False
 
 
-def _quick_actions(state: InfusionState) -> list[QuickAction]:
+def _quick_actions(state: InfusionState, hold) -> list[QuickAction]:
+    """The pump's next moves as buttons. While a warning sign waits for its assessment, no raise or resume is
+    offered; slowing, pausing and stopping stay one tap."""
     if state.ended_at is not None or not state.changes:
         return []
     actions = []
     if state.is_running:
         upcoming = state.next_increase
-        if upcoming is not None:
+        if upcoming is not None and hold is None:
             early = state.now < upcoming.at
             label = f"Raise to {rate_text(upcoming.ml_per_hr)} now"
             if early:  # the plan's interval has not passed yet: say so on the button itself
-                label += f" (planned {local_hhmm(upcoming.at, state.visit)})"
+                label += f" (planned {local_hhmm(upcoming.at, state.visit)})…"
             css = "outline-primary" if early else "primary"
-            actions.append(QuickAction(label, RateChange.Kind.INCREASE, upcoming.ml_per_hr, css))
+            actions.append(QuickAction(label, RateChange.Kind.INCREASE, upcoming.ml_per_hr, css, needs_reason=early))
         previous = state.previous_rate
         if previous is not None:
             actions.append(
                 QuickAction(f"Back to {rate_text(previous)} now", RateChange.Kind.DECREASE, previous, "outline-warning")
             )
         actions.append(QuickAction("Pause now", RateChange.Kind.PAUSE, None, "outline-secondary"))
-    elif state.is_held:
+    elif state.is_held and hold is None:
         resume = state.rate_before_hold
         if resume is not None:
             actions.append(QuickAction(f"Resume at {rate_text(resume)} now", RateChange.Kind.RESUME, resume, "primary"))
@@ -151,12 +155,19 @@ def context(*, visit, user, bound=None, now: datetime | None = None) -> dict:
         visit=visit, initial={"phase": _suggested_phase(state, due), "temperature_unit": vitals.CELSIUS}
     )
     latest = state.sets[-1] if state.sets else None
+    hold = state.hold
+    assessment_form = bound.get("assessment") or AssessmentForm(
+        visit=visit, initial={"finding": hold.finding if hold else ""}
+    )
     return {
+        "hold": hold,
+        "assessment_form": assessment_form,
+        "assessments": state.assessments,
         "state": state,
         "plan": state.plan,
         "planned_steps": state.planned_steps,
         "changes": state.changes,
-        "quick_actions": _quick_actions(state),
+        "quick_actions": _quick_actions(state, hold),
         "next_increase": upcoming,
         "start_form": start_form,
         "change_form": change_form,
@@ -166,6 +177,7 @@ def context(*, visit, user, bound=None, now: datetime | None = None) -> dict:
         "gaps": [item for item in due if item.is_gap],
         "vital_sets": state.sets,
         "flagged_latest": latest if latest is not None and latest.flags else None,
+        "short_reasons": SHORT_REASONS,
         "chart_data": _chart_data(state),
         "chart_data_id": f"vitals-chart-data-{visit.pk}",
         "oob": bool(bound.get("oob")),
@@ -212,13 +224,21 @@ def next_step(*, visit: Visit, now: datetime | None = None) -> NextStep:
         if state.checklist_completed_at is None:
             return NextStep("Complete the checklist", "Every hard stop passes or has a reason.", "section-checklist")
         if state.baseline is None or state.baseline.spo2 is None:
-            return NextStep("Take baseline vitals with SpO₂", "Before the start (DESIGN §3).", "section-vitals")
+            return NextStep("Take baseline vitals with SpO₂", "Before the start.", "section-vitals")
         if state.start_rate is None:
             return NextStep("No titration plan", state.plan_problem, "section-infusion", "danger")
         return NextStep(
             f"Start at {rate_text(state.start_rate)}",
             f"Maximum {rate_text(state.max_ml_per_hr)} ({state.plan.max_reason}).",
             "section-infusion",
+        )
+    hold = state.hold if status == Visit.Status.INFUSING else None
+    if hold is not None:
+        return NextStep(
+            hold.text[:1].upper() + hold.text[1:],
+            "Record the assessment in Vital signs. Slowing, pausing and stopping stay open.",
+            "section-vitals",
+            "danger",
         )
     pending = vitals.first_needing_action(due)
     if pending is not None:
@@ -259,8 +279,17 @@ def next_step(*, visit: Visit, now: datetime | None = None) -> NextStep:
     if until is not None and now < until:
         which = "a first infusion" if visit.is_first_infusion else "a later infusion"
         return NextStep(
-            f"Observe until {hhmm(until)} ({state.observation_minutes} min after {which}; DESIGN §3)",
+            f"Observe until {hhmm(until)} ({state.observation_minutes} min after {which})",
             next_vitals,
             "section-vitals",
         )
-    return NextStep("Sign the chart", "Observation is over: write the note and sign.", "section-signoff")
+    verification = visit.verification
+    if verification is None or verification.checked_out_at is None:
+        return NextStep(
+            "Check out, then sign",
+            "Observation is over: check out of the home, then write the note and sign.",
+            "section-checkin",
+        )
+    return NextStep(
+        "Sign the chart", "Observation is over and you have checked out: write the note and sign.", "section-signoff"
+    )

@@ -12,10 +12,11 @@ from django.views.decorators.http import require_GET, require_POST
 from infusion_site.access import role_required
 from infusion_site.roles import is_coordinator, is_nurse
 from visits.chart.infusion import services
-from visits.chart.infusion.forms import EndForm, RateChangeForm, StartForm, VitalsForm
+from visits.chart.infusion.forms import AssessmentForm, EndForm, RateChangeForm, StartForm, VitalsForm
 from visits.chart.infusion.section import context as section_context
 from visits.chart.infusion.section import next_step
-from visits.chart.views import chart_visit, documenting_visit, section_answer, section_submit
+from visits.chart.sections import SECTION_KEYS
+from visits.chart.views import chart_visit, documenting_visit, section_answer, section_html, section_submit
 
 INFUSION, VITALS = "infusion", "vitals"
 
@@ -31,12 +32,16 @@ def whats_next(request, pk):
 
 
 def _saved(request, visit, key, *, message=None):
-    """After a save: the section; after an infusion change, also the vitals due list (swapped out of band, so a
-    set being typed in the vitals form is not lost)."""
+    """After a save: the section, and what it changed elsewhere, swapped out of band. An infusion change moves the
+    vitals due list (not the whole vitals section, so a set being typed is not lost); a set of vitals or an
+    assessment may hold or release the rate increases of the infusion section."""
     response = section_answer(request, visit, key, message=message)
-    if request.htmx and key == INFUSION:
+    if request.htmx:
         context = {"visit": visit, **section_context(visit=visit, user=request.user, bound={"oob": True})}
-        response.content += render_to_string("visits/chart/vitals_due.html", context, request=request).encode()
+        if key == INFUSION:
+            response.content += render_to_string("visits/chart/vitals_due.html", context, request=request).encode()
+        else:
+            response.content += section_html(request, visit, SECTION_KEYS[INFUSION], bound={"oob": True}).encode()
     return response
 
 
@@ -66,6 +71,7 @@ def infusion_rate(request, pk):
             kind=data["kind"],
             rate_ml_per_hr=data["rate_ml_per_hr"],
             note=data["note"],
+            early_reason=data["early_reason"],
             expected_version=data["version"],
         )
 
@@ -85,6 +91,8 @@ def infusion_end(request, pk):
             at=data["at"],
             volume_infused_ml=data["volume_infused_ml"],
             expected_version=data["version"],
+            short_reason=data["short_reason"],
+            short_note=data["short_note"],
         )
 
     return section_submit(request, visit, INFUSION, form, write, bound_key="end", saved=_saved)
@@ -102,3 +110,19 @@ def vitals_add(request, pk):
         )
 
     return section_submit(request, visit, VITALS, form, write, bound_key="vitals", saved=_saved)
+
+
+@require_POST
+@role_required(is_nurse)
+def assessment_add(request, pk):
+    """After flagged vitals or a reaction: the nurse's assessment, which lets the titration go on."""
+    visit = documenting_visit(request, pk)
+    form = AssessmentForm(request.POST, visit=visit)
+
+    def write(data):
+        services.assessment_record(
+            visit=visit, nurse=request.user, finding=data["finding"], note=data["note"], at=data["at"]
+        )
+        return "Assessment recorded: rate increases may go on as planned."
+
+    return section_submit(request, visit, VITALS, form, write, bound_key="assessment", saved=_saved)

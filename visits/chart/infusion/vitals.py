@@ -98,7 +98,7 @@ def temperature_problem(value, unit: str) -> str | None:
     symbol = TEMPERATURE_UNITS[unit]
     message = (
         f"{_entered(number, symbol)} is not a possible temperature: it must be between "
-        f"{_shown(low)} and {_shown(high)} {symbol} (DESIGN §3)."
+        f"{_shown(low)} and {_shown(high)} {symbol}."
     )
     other = FAHRENHEIT if unit == CELSIUS else CELSIUS
     other_low, other_high = temperature_limits(other)
@@ -130,7 +130,7 @@ def limit_problem(name: str, value) -> str | None:
     if not limit.low <= number <= limit.high:
         return (
             f"{_entered(number)} is not a possible {limit.label.lower()}: it must be between "
-            f"{limit.low} and {limit.high} {limit.unit} (DESIGN §3)."
+            f"{limit.low} and {limit.high} {limit.unit}."
         )
     return None
 

@@ -30,7 +30,15 @@ from visits.chart.infusion.services import (
     vitals_record,
 )
 from visits.chart.rules import ChartLocked, StaleSection
-from visits.models import InfusionRecord, PreInfusionChecklist, RateChange, Visit, VisitSignature, VitalSigns
+from visits.models import (
+    InfusionRecord,
+    PreInfusionChecklist,
+    RateChange,
+    Visit,
+    VisitSignature,
+    VisitVerification,
+    VitalSigns,
+)
 
 NOW = dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.UTC)  # Friday 9:00 am in Chicago
 MINUTE = dt.timedelta(minutes=1)
@@ -92,7 +100,7 @@ def version(visit):
     return InfusionRecord.objects.get(visit=visit).version
 
 
-def change(visit, nurse, *, kind, rate=None, at, note=""):
+def change(visit, nurse, *, kind, rate=None, at, note="", early_reason=""):
     return infusion_rate_change(
         visit=visit,
         nurse=nurse,
@@ -101,7 +109,16 @@ def change(visit, nurse, *, kind, rate=None, at, note=""):
         rate_ml_per_hr=None if rate is None else Decimal(rate),
         expected_version=version(visit),
         note=note,
+        early_reason=early_reason,
     )
+
+
+def titrate(visit, nurse, clock):
+    """Raise as planned, each after a set of vitals: 84 at 9:30, 126 at 10:00, 168 at 10:30. By the planned end at
+    11:25 the pump has given 21 + 42 + 63 + 154 = 280 mL, the day's volume."""
+    for minutes, rate in ((30, "84.0"), (60, "126.0"), (90, "168.0")):
+        take(visit, nurse, at=later(clock, minutes - 2))
+        change(visit, nurse, kind="increase", rate=rate, at=later(clock, minutes))
 
 
 def rates(visit):
@@ -314,6 +331,7 @@ def test_a_change_from_a_tablet_that_missed_the_last_one_is_refused_saying_what_
 
 def test_ending_records_the_volume_stops_the_pump_and_the_visit_is_observing(cast, clock):
     visit = started_visit(cast)
+    titrate(visit, cast.assigned_nurse, clock)
     at = later(clock, 145)
     record = infusion_end(
         visit=visit, nurse=cast.assigned_nurse, at=at, volume_infused_ml=Decimal("280"), expected_version=version(visit)
@@ -345,6 +363,7 @@ def test_an_infusion_that_has_not_started_cannot_end(cast):
 
 def test_rate_changes_after_the_end_are_refused(cast, clock):
     visit = started_visit(cast)
+    titrate(visit, cast.assigned_nurse, clock)
     infusion_end(
         visit=visit, nurse=cast.assigned_nurse, at=later(clock, 145), volume_infused_ml=Decimal("280"),
         expected_version=version(visit),
@@ -582,7 +601,8 @@ def test_a_flagged_set_is_saved_and_prompts_a_reaction_assessment(cast):
     )
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Assess for a reaction" in html
+    assert "assess for a reaction" in html
+    assert "Assessed, no reaction" in html
     assert 'href="#section-reactions"' in html
     assert "Systolic 185 mmHg: 180 or more" in html
     assert VitalSigns.objects.get(visit=visit).flags == ["Systolic 185 mmHg: 180 or more"]
@@ -641,10 +661,13 @@ def test_starting_and_ending_through_the_section_move_the_visit_status(cast, clo
     assert started.status_code == 200
     assert Visit.objects.get(pk=visit.pk).status == Visit.Status.INFUSING
     assert 'id="vitals-due" hx-swap-oob="true"' in started.content.decode()
+    titrate(visit, cast.assigned_nurse, clock)
     later(clock, 145)
     client = nurse_client(cast)  # a new sign-in: the old session went idle while the clock moved on
     ended = htmx_post(
-        client, reverse("visits:infusion_end", args=[visit.pk]), {"at": "", "volume_infused_ml": "280", "version": "1"}
+        client,
+        reverse("visits:infusion_end", args=[visit.pk]),
+        {"at": "", "volume_infused_ml": "280", "version": str(version(visit))},
     )
     assert ended.status_code == 200
     assert Visit.objects.get(pk=visit.pk).status == Visit.Status.OBSERVING
@@ -768,37 +791,44 @@ def test_next_while_paused_is_to_resume(cast, clock):
 def test_next_at_the_maximum_is_to_continue(cast, clock):
     visit = started_visit(cast)
     take(visit, cast.assigned_nurse, at=later(clock, 10))
-    change(visit, cast.assigned_nurse, kind="increase", rate="168.0", at=later(clock, 12))
+    change(visit, cast.assigned_nurse, kind="increase", rate="168.0", at=later(clock, 12), early_reason="Per order")
     later(clock, 20)
     assert strip(nurse_client(cast), visit) == "Continue at the maximum rate, 168.0 mL/hr until about 11:25"
 
 
 def test_next_after_a_first_infusion_is_60_minutes_of_observation_then_signing(cast, clock):
     visit = started_visit(cast, first=True)
+    titrate(visit, cast.assigned_nurse, clock)
     infusion_end(
         visit=visit, nurse=cast.assigned_nurse, at=later(clock, 145), volume_infused_ml=Decimal("280"),
         expected_version=version(visit),
     )  # fmt: skip
     take(visit, cast.assigned_nurse, at=NOW + 146 * MINUTE, phase="end")
     client = nurse_client(cast)
-    assert strip(client, visit) == "Observe until 12:25 (60 min after a first infusion; DESIGN §3)"
+    assert strip(client, visit) == "Observe until 12:25 (60 min after a first infusion)"
     later(clock, 176)
     assert strip(client, visit) == "Vitals due now"
     take(visit, cast.assigned_nurse, at=NOW + 176 * MINUTE, phase="post_30")
     take(visit, cast.assigned_nurse, at=later(clock, 205), phase="post_60")
     later(clock, 206)
+    assert strip(client, visit) == "Check out, then sign"
+    VisitVerification.objects.create(
+        visit=visit, nurse=cast.assigned_nurse, service="IVIG", checked_in_at=NOW - 40 * MINUTE,
+        checked_out_at=NOW + 206 * MINUTE,
+    )  # fmt: skip
     assert strip(client, visit) == "Sign the chart"
 
 
 def test_next_after_a_later_infusion_is_30_minutes_of_observation(cast, clock):
     visit = started_visit(cast)
+    titrate(visit, cast.assigned_nurse, clock)
     infusion_end(
         visit=visit, nurse=cast.assigned_nurse, at=later(clock, 145), volume_infused_ml=Decimal("280"),
         expected_version=version(visit),
     )  # fmt: skip
     take(visit, cast.assigned_nurse, at=NOW + 146 * MINUTE, phase="end")
     assert next_step(visit=Visit.objects.get(pk=visit.pk)).text == (
-        "Observe until 11:55 (30 min after a later infusion; DESIGN §3)"
+        "Observe until 11:55 (30 min after a later infusion)"
     )
 
 
