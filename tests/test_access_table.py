@@ -236,6 +236,7 @@ TABLE: dict[str, Row] = {
     "visits:vial_remove": Row((LOGIN, 403, 403, 302, 404, 403), kwargs=vial_kwargs, method="post"),
     "visits:check_in": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
     "visits:check_out": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
+    "visits:check_in_undo": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
     "visits:print": Row((LOGIN, 403, 403, 200, 404, 200), kwargs=nurse_visit_pk),
     "visits:recall": Row((LOGIN, 403, 403, 403, 403, 200)),
     "visits:next": Row((LOGIN, 403, 403, 200, 404, 200), kwargs=nurse_visit_pk),

@@ -213,16 +213,21 @@ def severe_reactions(*, now: datetime) -> list[Alert]:
 CHECKIN_EXCEPTION_SHOWN_FOR = timedelta(days=14)
 
 
-@alert_source("checkin_exception", label="Check-in exceptions (location not verified)")
+@alert_source("checkin_exception", label="Check-in exceptions (location not verified, outside the visit's window)")
 def checkin_exceptions(*, now: datetime) -> list[Alert]:
-    """DESIGN §3: a check-in or check-out beyond the allowed radius, or without a location, goes to the
-    coordinator's exception queue. There is no "reviewed" mark yet, so an exception stays for two weeks."""
+    """DESIGN §3: a check-in or check-out beyond the allowed radius, or without a location, and a check-in outside
+    the visit's window (with the nurse's reason), go to the coordinator's exception queue. There is no "reviewed"
+    mark yet, so an exception stays for two weeks. A voided (undone) check-in is no longer the visit's record and
+    leaves the queue."""
     from visits.chart.checkin.services import location_not_verified_reason
     from visits.models import VisitVerification  # the chart's models; imported here to keep this addition apart
 
     verifications = VisitVerification.objects.filter(
-        Q(check_in_verified=False) | Q(checked_out_at__isnull=False, check_out_verified=False),
+        Q(check_in_verified=False)
+        | Q(checked_out_at__isnull=False, check_out_verified=False)
+        | ~Q(window_override_reason=""),
         checked_in_at__gte=now - CHECKIN_EXCEPTION_SHOWN_FOR,
+        voided_at__isnull=True,
     ).select_related("visit__patient", "visit__order__product", "nurse")
     alerts = []
     for verification in verifications:
@@ -232,12 +237,20 @@ def checkin_exceptions(*, now: datetime) -> list[Alert]:
             reasons.append(location_not_verified_reason(verification))
         if verification.checked_out_at and not verification.check_out_verified:
             reasons.append(location_not_verified_reason(verification, out=True))
+        location_problem = bool(reasons)
+        if verification.window_override_reason:
+            reasons.append(
+                f"Checked in outside the visit's day window: {verification.window_override_reason.rstrip('. ')}"
+            )
+        what = "Location not verified" if location_problem else "Checked in outside the visit's window"
+        if location_problem and verification.window_override_reason:
+            what = "Location not verified, outside the visit's window"
         nurse = verification.nurse.get_full_name() or verification.nurse.username
         alerts.append(
             Alert(
                 kind="checkin_exception",
                 severity=Severity.INFO,
-                title=f"Location not verified: {visit.patient.full_name}",
+                title=f"{what}: {visit.patient.full_name}",
                 detail=(
                     f"{verification.service}, checked in {when_text(verification.checked_in_at, visit.patient.zone)} "
                     f"by {nurse}. " + ". ".join(reasons) + "."

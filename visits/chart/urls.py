@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/", views.chart, name="chart"),
     path("<int:pk>/check-in/", checkin.check_in, name="check_in"),
     path("<int:pk>/check-out/", checkin.check_out, name="check_out"),
+    path("<int:pk>/check-in/undo/", checkin.check_in_undo, name="check_in_undo"),
     path("<int:pk>/checklist/", checklist.checklist_save, name="checklist_save"),
     path("<int:pk>/checklist/override/", checklist.checklist_override, name="checklist_override"),
     path("<int:pk>/checklist/complete/", checklist.checklist_complete, name="checklist_complete"),

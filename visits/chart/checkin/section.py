@@ -1,37 +1,18 @@
-"""Chart section "checkin": check-in and check-out with the browser's location (DESIGN §3 "Check-in")."""
+"""Chart section "checkin": check-in and check-out with the browser's location (DESIGN §3 "Check-in"), the
+check-in window, and undoing a mistaken check-in."""
 
-from django import forms
+from django.utils import timezone
 
-from visits.chart.checkin.services import CHECK_OUT_STATUSES, checkin_radius_m, location_not_verified_reason
+from visits.chart.checkin.forms import CheckInForm, LocationForm, UndoCheckInForm
+from visits.chart.checkin.services import (
+    CHECK_OUT_STATUSES,
+    checkin_radius_m,
+    location_not_verified_reason,
+    undo_refusal,
+    window_refusal,
+)
 from visits.chart.rules import OPEN_STATUSES
 from visits.models import Visit, VisitVerification
-
-
-class LocationForm(forms.Form):
-    """What the check-in and check-out buttons send: the section version they were opened on and, when the
-    nurse's browser shares it, where the tablet is. Every field but the version may be empty."""
-
-    version = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
-    latitude = forms.FloatField(required=False, min_value=-90, max_value=90, widget=forms.HiddenInput)
-    longitude = forms.FloatField(required=False, min_value=-180, max_value=180, widget=forms.HiddenInput)
-    accuracy_m = forms.FloatField(required=False, min_value=0, widget=forms.HiddenInput)
-
-    error_messages = {"version": "This form is incomplete. Reload the chart and try again."}
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["version"].error_messages["required"] = self.error_messages["version"]
-        self.fields["version"].error_messages["invalid"] = self.error_messages["version"]
-        self.fields["latitude"].label = "Location (latitude)"
-        self.fields["longitude"].label = "Location (longitude)"
-        self.fields["accuracy_m"].label = "Location accuracy (m)"
-
-    def clean(self):
-        cleaned = super().clean()
-        latitude, longitude = cleaned.get("latitude"), cleaned.get("longitude")
-        if not self.errors and (latitude is None) != (longitude is None):
-            raise forms.ValidationError("The location needs both latitude and longitude; it was sent incomplete.")
-        return cleaned
 
 
 def verification_of(visit: Visit) -> VisitVerification | None:
@@ -39,24 +20,55 @@ def verification_of(visit: Visit) -> VisitVerification | None:
 
 
 def context(*, visit, user, bound=None) -> dict:
+    """``bound`` is ``{"location": form}`` after a refused check-in or check-out, ``{"undo": form}`` after a refused
+    undo."""
+    bound = bound or {}
     verification = verification_of(visit) if visit.pk else None
     can_check_in = verification is None and visit.status in OPEN_STATUSES
     can_check_out = (
         verification is not None and verification.checked_out_at is None and visit.status in CHECK_OUT_STATUSES
     )
+    # Undo is offered while it would be accepted: checked in and the infusion not started.
+    can_undo = verification is not None and visit.status == Visit.Status.CHECKED_IN and not undo_refusal(visit)
+    form = bound.get("location") or (CheckInForm() if can_check_in else LocationForm())
+    outside_window = window_refusal(visit, timezone.now()) if can_check_in else ""
+    reason_errors = form.errors.get("window_override_reason", [])
     reasons = {}
     if verification is not None:
         if not verification.check_in_verified:
             reasons["in"] = location_not_verified_reason(verification)
         if verification.checked_out_at and not verification.check_out_verified:
             reasons["out"] = location_not_verified_reason(verification, out=True)
+    voided = (
+        list(VisitVerification.objects.select_related("voided_by").filter(visit=visit, voided_at__isnull=False))
+        if visit.pk
+        else []
+    )
+    show_window_reason = can_check_in and bool(outside_window or reason_errors)
     return {
         "verification": verification,
         "version": verification.version if verification else 0,
-        "form": bound if bound is not None else LocationForm(),
+        "form": form,
+        "undo_form": bound.get("undo") or UndoCheckInForm(),
         "radius_m": checkin_radius_m(),
         "can_check_in": can_check_in,
         "can_check_out": can_check_out,
+        "can_undo": can_undo,
+        "outside_window": outside_window,
+        # The reason field shows when "now" is outside the window, and again with its message after a refusal.
+        "show_window_reason": show_window_reason,
+        "form_errors": _errors_above(form, beside_field="window_override_reason" if show_window_reason else None),
         "check_in_reason": reasons.get("in", ""),
         "check_out_reason": reasons.get("out", ""),
+        "voided_checkins": voided,
     }
+
+
+def _errors_above(form, *, beside_field: str | None) -> list[tuple[str, str]]:
+    """(label, message) of the form's errors shown above the section: all but those of the field shown with its
+    own message beside it."""
+    errors = [("", error) for error in form.non_field_errors()]
+    for field in form:
+        if field.name != beside_field:
+            errors += [(str(field.label), error) for error in field.errors]
+    return errors

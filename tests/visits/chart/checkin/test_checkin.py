@@ -103,7 +103,7 @@ def test_check_in_exactly_at_the_radius_counts_as_within_it(visit, cast):
 
 def test_service_names_the_therapy_and_the_product_once(cast):
     order = factories.OrderFactory(patient=cast.patient, product=factories.product("Cyclophosphamide"))
-    visit = factories.VisitFactory(order=order, patient=cast.patient, nurse=cast.assigned_nurse)
+    visit = factories.VisitFactory(order=order, patient=cast.patient, nurse=cast.assigned_nurse, planned_start=NOW)
 
     assert check_in(visit, cast.assigned_nurse).service == "Cyclophosphamide infusion"
 
@@ -148,7 +148,9 @@ def test_check_in_without_a_location_is_saved_as_not_verified_and_goes_to_the_al
 def test_check_in_at_a_home_without_coordinates_is_not_verified(cast):
     patient = factories.PatientFactory(latitude=None, longitude=None)
     factories.on_care_team(patient, cast.assigned_nurse)
-    visit = factories.VisitFactory(order=factories.OrderFactory(patient=patient), nurse=cast.assigned_nurse)
+    visit = factories.VisitFactory(
+        order=factories.OrderFactory(patient=patient), nurse=cast.assigned_nurse, planned_start=NOW
+    )
 
     verification = check_in(visit, cast.assigned_nurse, location=north_of_home(5))
 
@@ -173,6 +175,9 @@ def test_verified_check_in_is_not_on_the_alert_queue(visit, cast):
 
 
 def test_check_in_exception_leaves_the_queue_after_two_weeks(visit, cast):
+    Visit.objects.filter(pk=visit.pk).update(planned_start=NOW - dt.timedelta(days=15))  # inside its window then
+    visit.refresh_from_db()
+
     check_in(visit, cast.assigned_nurse, at=NOW - dt.timedelta(days=15))
 
     assert [alert for alert in collect_alerts() if alert.kind == "checkin_exception"] == []
