@@ -260,6 +260,10 @@ WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=90)
 # --- Visit rules -------------------------------------------------------------------
 # A check-in farther than this from the home is saved as "location not verified" (DESIGN §3).
 CHECKIN_RADIUS_M = env.int("CHECKIN_RADIUS_M", default=200)
+# Check-in opens this long before the planned start and closes at the end of that local day (DESIGN §3).
+CHECKIN_OPENS_BEFORE_MIN = env.int("CHECKIN_OPENS_BEFORE_MIN", default=120)
+# The volume infused may exceed the bag (and what the recorded rates could deliver) by this much: priming and flush.
+INFUSION_VOLUME_TOLERANCE_ML = env.int("INFUSION_VOLUME_TOLERANCE_ML", default=25)
 
 # --- The agency ------------------------------------------------------------------
 AGENCY_NAME = env.str("AGENCY_NAME", default="Home Infusion Nursing")

@@ -23,7 +23,8 @@ def nurse_zone(nurse) -> ZoneInfo:
     return ZoneInfo(profile.time_zone) if profile else timezone.get_current_timezone()
 
 
-def _last_reaction(field: str) -> Subquery:
+def last_reaction(field: str) -> Subquery:
+    """The patient's latest reaction's ``field``, for a Visit queryset (My day and the chart header flag it)."""
     latest = Reaction.objects.filter(visit__patient=OuterRef("patient")).order_by("-onset_at", "-pk")
     return Subquery(latest.values(field)[:1])
 
@@ -34,7 +35,7 @@ def visits_for_nurse(*, nurse, start: datetime, end: datetime) -> QuerySet[Visit
         Visit.objects.filter(nurse=nurse, planned_start__gte=start, planned_start__lt=end)
         .exclude(status=Visit.Status.CANCELLED)
         .select_related("patient", "order__product")
-        .annotate(last_reaction_grade=_last_reaction("grade"), last_reaction_at=_last_reaction("onset_at"))
+        .annotate(last_reaction_grade=last_reaction("grade"), last_reaction_at=last_reaction("onset_at"))
         .order_by("planned_start", "pk")
     )
 

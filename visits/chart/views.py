@@ -23,12 +23,17 @@ from infusion_site.roles import is_coordinator, is_nurse
 from patients.services import ServiceError
 from visits.chart.rules import ChartConflict, ensure_editable, ensure_nurse_of
 from visits.chart.sections import SECTION_KEYS, SECTIONS
+from visits.chart.selectors import last_reaction
 from visits.models import Visit
 
 
 def chart_visit(request, pk):
     """The visit with what every section reads, or 404 when it is not this user's to see."""
-    queryset = Visit.objects.visible_to(request.user).select_related("patient", "order__product", "nurse")
+    queryset = (
+        Visit.objects.visible_to(request.user)
+        .select_related("patient", "order__product", "nurse")
+        .annotate(last_reaction_grade=last_reaction("grade"), last_reaction_at=last_reaction("onset_at"))
+    )
     return get_object_or_404(queryset, pk=pk)
 
 

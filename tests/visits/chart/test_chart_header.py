@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from patients.models import Patient
 from tests import factories
+from visits.models import Reaction
 
 
 def chart_visit(cast, *, product_switch=False, is_first_infusion=False, **patient_fields):
@@ -79,6 +80,18 @@ def test_header_shows_the_flags_my_day_shows(cast, nurse_client):
         "Thrombosis risk",
     ):
         assert flag in flags
+
+
+def test_header_shows_the_patients_last_reaction(cast, nurse_client):
+    visit = chart_visit(cast, no_known_allergies=True)
+    earlier = factories.VisitFactory(order=visit.order, nurse=cast.assigned_nurse, cycle_number=visit.cycle_number + 9)
+    Reaction.objects.create(
+        visit=earlier, onset_at=earlier.planned_start, symptoms=["headache"], grade=2, action="paused"
+    )
+
+    flags = text(header_flags(nurse_client, visit))
+
+    assert f"Last reaction: grade 2, {earlier.planned_start:%-d %b %Y}" in flags
 
 
 @pytest.mark.parametrize("allergies", ["Penicillin: hives", ""])
