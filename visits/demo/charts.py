@@ -1,8 +1,9 @@
 """Demonstration charts: past visits documented and signed, and one infusion in progress today for nurse1.
 
 Rows are written directly (as a chart imported from history would be), following the same rules the services
-enforce: vitals at every phase, rates from the titration plan, lots in date, reactions graded. Idempotent: a
-visit that already has a chart is left alone.
+enforce: vitals at every phase and on time, rates from the titration plan, lots in date, reactions graded. Each
+past visit is then checked out and signed through the sign-off service, which refuses a chart that is not
+finished. Idempotent: a visit that already has a chart is left alone.
 """
 
 from datetime import timedelta
@@ -11,7 +12,11 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from patients.demo import demo_password
 from patients.models import Patient
+from visits.chart.infusion import vitals
+from visits.chart.infusion.services import infusion_state
+from visits.chart.signoff.services import visit_sign
 from visits.models import (
     Addendum,
     InfusionRecord,
@@ -29,6 +34,10 @@ from visits.models import (
 from visits.orders.services import order_calculate
 
 CHARTED_PAST_VISITS = 12
+# The nurse leaves the home a few minutes after the last set of vitals, then signs from her car.
+CHECK_OUT_AFTER_LAST_SET = timedelta(minutes=2)
+SIGN_AFTER_CHECK_OUT = timedelta(minutes=3)
+GAPS = (vitals.MISSING, vitals.LATE, vitals.OVERDUE)
 
 
 def _vitals(visit, at, phase, nurse, *, temperature="36.8", pulse=76, systolic=124, diastolic=78, flags=()):
@@ -46,6 +55,21 @@ def _vitals(visit, at, phase, nurse, *, temperature="36.8", pulse=76, systolic=1
         flags=list(flags),
         recorded_by=nurse,
     )
+
+
+def _vitals_on_time(visit, nurse, until) -> None:
+    """A set wherever the chart's due list finds one missing, late or overdue while infusing (up to ``until``), so
+    the chart shows no gaps: every 15 min while titrating, every 30 min at the maximum rate (DESIGN §3)."""
+    for _ in range(200):
+        due = infusion_state(visit=visit, now=until).due
+        gap = next(
+            (item for item in due if item.phase in (vitals.TITRATION, vitals.MAXIMUM) and item.status in GAPS),
+            None,
+        )
+        if gap is None:
+            return
+        on_time = gap.due_at if gap.due_at < gap.overdue_at else gap.overdue_at - timedelta(minutes=2)
+        _vitals(visit, on_time, gap.phase, nurse, pulse=78)
 
 
 def _lot(visit, index) -> str:
@@ -152,6 +176,7 @@ def chart_visit(visit: Visit, *, reaction_grade: int | None = None, in_progress_
                     recorded_by=nurse,
                 )
         previous = step.ml_per_hr
+    _vitals_on_time(visit, nurse, stop_at)
     if in_progress_until is not None:
         visit.status = Visit.Status.INFUSING
         visit.save(update_fields=["status", "updated_at"])
@@ -162,22 +187,22 @@ def chart_visit(visit: Visit, *, reaction_grade: int | None = None, in_progress_
     RateChange.objects.create(visit=visit, at=stop_at, kind=RateChange.Kind.STOP, rate_ml_per_hr=0, recorded_by=nurse)
     _vitals(visit, stop_at, VitalSigns.Phase.END, nurse)
     _vitals(visit, stop_at + timedelta(minutes=30), VitalSigns.Phase.POST_30, nurse)
+    # The observation is 30 or 60 min; these nurses stay for the 60-min set either way, then check out and sign.
     _vitals(visit, stop_at + timedelta(minutes=60), VitalSigns.Phase.POST_60, nurse)
-    signed_at = stop_at + timedelta(minutes=65)
-    VisitSignature.objects.create(
-        visit=visit,
-        note="Tolerated the infusion. Site clean, no swelling. Patient knows whom to call for headache, stiff neck "
-        "or leg swelling in the next three days.",
-        signed_by=nurse,
-        signed_at=signed_at,
-    )
+    checked_out_at = stop_at + timedelta(minutes=60) + CHECK_OUT_AFTER_LAST_SET
     verification = visit.verification
-    verification.checked_out_at = signed_at + timedelta(minutes=5)
+    verification.checked_out_at = checked_out_at
     verification.check_out_latitude, verification.check_out_longitude = patient.latitude, patient.longitude
     verification.check_out_distance_m, verification.check_out_verified = 8, True
     verification.save()
-    visit.status = Visit.Status.SIGNED
-    visit.save(update_fields=["status", "updated_at"])
+    visit_sign(
+        visit=visit,
+        nurse=nurse,
+        note="Tolerated the infusion. Site clean, no swelling. Patient knows whom to call for headache, stiff neck "
+        "or leg swelling in the next three days.",
+        password=demo_password(),
+        now=checked_out_at + SIGN_AFTER_CHECK_OUT,
+    )
 
 
 @transaction.atomic

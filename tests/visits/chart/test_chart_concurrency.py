@@ -17,6 +17,7 @@ from django.utils import timezone
 from patients.services import ServiceError
 from tests import factories
 from tests.conftest import client_for
+from tests.visits.chart.signoff.finishing import finish_visit
 from visits.chart.rules import ChartLocked, StaleSection, section_save
 from visits.chart.signoff.services import outcome_record, visit_sign
 from visits.models import InfusionRecord, OutcomeMeasure, PreInfusionChecklist, Reaction, VisitSignature
@@ -189,6 +190,7 @@ def test_outcome_service_keeps_the_first_of_two_tablets(cast, visit):
 
 def test_signing_from_a_second_tablet_after_the_first_is_refused(cast, tablets):
     visit = factories.infusing_visit(nurse_user=cast.assigned_nurse, patient=cast.patient, ended_minutes_ago=40)
+    finish_visit(visit, cast.assigned_nurse)
     one, two = tablets
     url = reverse("visits:sign", args=[visit.pk])
     assert one.post(url, {"note": "From tablet one", "password": factories.PASSWORD}, headers=HTMX).status_code == 200

@@ -16,6 +16,11 @@ from patients.models import (
     PriorAuthorization,
     WeightMeasurement,
 )
+from visits.chart.infusion.services import infusion_state
+from visits.chart.infusion.vitals import LATE, MISSING
+from visits.chart.signoff.services import signoff_missing
+from visits.demo.charts import CHARTED_PAST_VISITS
+from visits.models import Visit, VisitSignature
 
 ACCOUNTS = ["coordinator", "nurse1", "nurse2", "patient1", "patient2", "admin"]
 DEFAULT_PASSWORD = "infusion-demo-2026"
@@ -102,3 +107,38 @@ def test_demo_care_teams_span_both_nurses(seeded):
     nurses_on_teams = set(CareTeamMember.objects.values_list("nurse__username", flat=True))
     assert {"nurse1", "nurse2"} <= nurses_on_teams
     assert not Patient.objects.filter(care_team=None).exists()
+
+
+# --- charted visits ----------------------------------------------------------------------------------------------
+
+
+def signed_charts():
+    return list(VisitSignature.objects.select_related("visit__patient", "visit__order__product"))
+
+
+def test_demo_signs_its_past_charts(seeded):
+    charts = signed_charts()
+    assert len(charts) == CHARTED_PAST_VISITS
+    assert all(signature.visit.status == Visit.Status.SIGNED for signature in charts)
+
+
+def test_demo_charts_were_finished_before_they_were_signed(seeded):
+    """Checked out, the observation over and every set of vitals taken: nothing was waived."""
+    for signature in signed_charts():
+        visit = signature.visit
+        assert signature.waivers == {}, visit.pk
+        assert visit.verification.checked_out_at <= signature.signed_at, visit.pk
+        assert signoff_missing(visit=visit, now=signature.signed_at) == [], visit.pk
+
+
+def test_demo_charts_show_no_vital_sign_gaps(seeded):
+    for signature in signed_charts():
+        due = infusion_state(visit=signature.visit, now=signature.signed_at).due
+        assert [item.key for item in due if item.is_gap] == [], signature.visit.pk
+
+
+def test_demo_visit_in_progress_has_no_overdue_vitals_in_the_past(seeded):
+    visit = Visit.objects.get(status=Visit.Status.INFUSING, nurse__username="nurse1")
+    due = infusion_state(visit=visit).due
+    assert [item.key for item in due if item.status in (MISSING, LATE)] == []
+    assert not VisitSignature.objects.filter(visit=visit).exists()

@@ -4,12 +4,13 @@ The clinical rules (grade 3 or more must stop, once per cycle, …) are the serv
 added back to these forms by the views, so every message shows next to its field.
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from django import forms
 from django.utils import timezone
 
-from visits.chart.signoff.services import GRADE_MEANINGS, SYMPTOMS
+from visits.chart.signoff.services import GRADE_MEANINGS, SYMPTOMS, WAIVER_REASON_MAX, Missing
 from visits.models import Reaction
 
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
@@ -114,6 +115,32 @@ class SignForm(ChartForm):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         error_messages={"required": "Type your password to sign."},
+    )
+
+    def __init__(self, *args, missing: Sequence[Missing] = (), **kwargs):
+        """``missing``: what sign-off still lacks (``signoff_missing``); each gets a waiver reason field, before the
+        note and the password. Whether a reason is needed is the service's rule, so the fields are optional here."""
+        super().__init__(*args, **kwargs)
+        self.missing = list(missing)
+        waivers = {waiver_field_name(item.code): waiver_field() for item in self.missing}
+        self.fields = {**waivers, **self.fields}
+
+    def waivers(self) -> dict[str, str]:
+        """The reasons typed, by item code (blank when none was)."""
+        return {item.code: self.cleaned_data.get(waiver_field_name(item.code), "") for item in self.missing}
+
+
+def waiver_field_name(code: str) -> str:
+    return f"waiver_{code}"
+
+
+def waiver_field() -> forms.CharField:
+    return forms.CharField(
+        label="Waive: reason",
+        required=False,
+        max_length=WAIVER_REASON_MAX,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        error_messages={"max_length": f"Keep the reason to {WAIVER_REASON_MAX} characters."},
     )
 
 

@@ -4,23 +4,51 @@ One module serves three sections, and ``context()`` does not know which one asks
 each section's template pays only for the queries it uses.
 """
 
+from dataclasses import dataclass
 from functools import cached_property
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from visits.chart.rules import OPEN_STATUSES
-from visits.chart.signoff.forms import AddendumForm, OutcomeForm, ReactionForm, SignForm
+from visits.chart.signoff.forms import AddendumForm, OutcomeForm, ReactionForm, SignForm, waiver_field_name
 from visits.chart.signoff.services import (
+    CHECK_OUT,
     GRADE_MEANINGS,
+    INFUSION_ENDED,
+    OBSERVATION,
     SEVERE_GRADE,
     SYMPTOMS,
+    VITALS,
+    Missing,
     may_add_addendum,
     observation_for,
     outcome_for_cycle,
+    signoff_missing,
     step_back_rates,
 )
 from visits.models import InfusionRecord, RateChange, Reaction, VisitSignature
+
+# Where each missing item is put right: the chart section (or, for the observation, the block above the form).
+MISSING_ANCHORS = {
+    INFUSION_ENDED: "section-infusion",
+    OBSERVATION: "observation",
+    VITALS: "section-vitals",
+    CHECK_OUT: "section-checkin",
+}
+
+
+@dataclass(frozen=True)
+class MissingRow:
+    """One missing item on the sign-off form: its words, where to go, and its waiver reason field."""
+
+    item: Missing
+    anchor: str
+    waiver: object  # the form's bound field
+
+    @property
+    def dom_id(self) -> str:
+        return f"signoff-missing-{self.item.code}"
 
 
 class SignoffChart:
@@ -97,8 +125,33 @@ class SignoffChart:
         return list(self.visit.addenda.select_related("author"))
 
     @cached_property
+    def missing(self) -> list[Missing]:
+        return signoff_missing(visit=self.visit, now=self.now)
+
+    @cached_property
     def sign_form(self):
-        return self._form("sign", SignForm)
+        return self._form("sign", SignForm, missing=self.missing)
+
+    @cached_property
+    def missing_rows(self) -> list[MissingRow]:
+        """The items the form was built for (after a refused post, those checked at that post)."""
+        form = self.sign_form
+        return [
+            MissingRow(item, MISSING_ANCHORS.get(item.code, "section-signoff"), form[waiver_field_name(item.code)])
+            for item in form.missing
+        ]
+
+    @cached_property
+    def checked_out_at(self):
+        verification = self.visit.verification
+        return verification.checked_out_at if verification else None
+
+    @cached_property
+    def waivers(self) -> list[dict]:
+        """What was waived at signing, as printed on the record (``item``, ``reason``)."""
+        if self.signature is None:
+            return []
+        return [waiver for _code, waiver in sorted(self.signature.waivers.items())]
 
     @cached_property
     def addendum_form(self):

@@ -15,6 +15,8 @@ from django.utils import timezone
 
 from infusion_site.roles import is_coordinator
 from patients.services import ServiceError
+from visits.chart.infusion import vitals
+from visits.chart.infusion.services import InfusionState, infusion_state, local_hhmm, rate_text
 from visits.chart.rules import ensure_editable, ensure_nurse_of, notify_at_once
 from visits.models import (
     Addendum,
@@ -175,7 +177,7 @@ def _reaction_errors(*, visit: Visit, reaction: Reaction, now: datetime) -> dict
             errors["physician_notified_at"] = "The physician was notified before the reaction began; check the time."
     if reaction.grade is not None and reaction.grade >= SEVERE_GRADE:
         if reaction.action != Reaction.Action.STOPPED:
-            errors["action"] = f"A grade {reaction.grade} reaction requires stopping the infusion (DESIGN §3)."
+            errors["action"] = f"A grade {reaction.grade} reaction requires stopping the infusion."
         if notified is None:
             errors.setdefault(
                 "physician_notified_at",
@@ -257,16 +259,147 @@ def reaction_record(
 # --- sign-off and addenda ------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Missing:
+    """One thing sign-off needs that the chart does not show yet, in the nurse's words."""
+
+    code: str
+    text: str
+
+
+# DESIGN §3: sign-off needs the infusion ended, the observation done with its vitals and a check-out; each missing
+# item can only be waived with a reason printed on the record. In the order a visit reaches them.
+INFUSION_ENDED, OBSERVATION, VITALS, CHECK_OUT = "infusion_ended", "observation", "vitals", "check_out"
+SIGNOFF_ITEMS = (INFUSION_ENDED, OBSERVATION, VITALS, CHECK_OUT)
+
+# Said next to an item's waiver field when signing is refused: what to do, or the reason it is waived.
+WAIVER_REFUSALS = {
+    INFUSION_ENDED: "The end of the infusion is not recorded: record it first, or give the reason it is waived.",
+    OBSERVATION: "The observation is not over: wait until it ends, or give the reason it is waived.",
+    VITALS: "Vital signs are missing: take them first, or give the reason they are waived.",
+    CHECK_OUT: "Check-out is not recorded: check out first, or give the reason it is waived.",
+}
+WAIVER_REASON_MAX = 300
+
+# The due list's sets still to take: missed, overdue, or due now.
+VITALS_STILL_TO_TAKE = (vitals.MISSING, vitals.OVERDUE, vitals.DUE)
+POST_INFUSION_PHASES = (vitals.POST_30, vitals.POST_60)
+# Sets repeated through the infusion: named with their deadline, as several may be missing.
+ROLLING_PHASES = (vitals.TITRATION, vitals.MAXIMUM)
+
+
+def _infusion_not_ended(state: InfusionState) -> str | None:
+    """Why the infusion does not count as ended, or None. A stop (after a reaction) is not the end: "End the
+    infusion" records it."""
+    if state.ended_at is not None:
+        return None
+    if state.started_at is None:
+        return "Infusion not started"
+    last = state.last_change
+    if last is not None and last.kind in (RateChange.Kind.STOP, RateChange.Kind.PAUSE):
+        held = "stopped" if last.kind == RateChange.Kind.STOP else "paused"
+        return f"Infusion not ended: {held} at {local_hhmm(last.at, state.visit)}, its end not recorded"
+    if state.current_rate is not None:
+        return f"Infusion not ended: running at {rate_text(state.current_rate)}"
+    return "Infusion not ended"
+
+
+def _observation_not_over(observation: Observation, now: datetime, visit: Visit) -> str | None:
+    if observation.is_over(now):
+        return None
+    if observation.ends_at is None:
+        return "Observation: starts when the end of the infusion is recorded"
+    return f"Observation: {observation.minutes_left(now)} min left, until {local_hhmm(observation.ends_at, visit)}"
+
+
+def _sets_to_take(due: list[vitals.DueSet], observation: Observation, now: datetime) -> list[vitals.DueSet]:
+    """The vital-sign sets the visit still owes: every set missed, overdue or due now, and once the observation is
+    over the post-infusion sets not taken.
+
+    Only the post-infusion sets that fall within the observation count: after a later infusion (30 min) the nurse
+    leaves before the set 60 min after the end is due, so it is not asked for.
+    """
+    over = observation.is_over(now)
+    owed = []
+    for item in due:
+        if item.phase in POST_INFUSION_PHASES:
+            if observation.ends_at is not None and item.due_at is not None and item.due_at > observation.ends_at:
+                continue
+            if over and item.status != vitals.DONE:
+                owed.append(item)
+                continue
+        if item.status in VITALS_STILL_TO_TAKE:
+            owed.append(item)
+    return owed
+
+
+def _set_name(item: vitals.DueSet, visit: Visit) -> str:
+    if item.phase in ROLLING_PHASES and not item.key.startswith("increase") and item.overdue_at is not None:
+        return f"{item.label} by {local_hhmm(item.overdue_at, visit)}"
+    return item.label
+
+
+def signoff_missing(*, visit: Visit, now: datetime) -> list[Missing]:
+    """What the chart still lacks for sign-off at ``now``, in the order a visit reaches it (nothing is written).
+
+    The infusion ended (a stop counts once its end is recorded); the observation over (60 min after a first
+    infusion, 30 after later ones); no vital-sign set missing, overdue or due, and the post-infusion sets of the
+    observation taken once it is over; a check-out on the live check-in record, by ``now``.
+    """
+    state = infusion_state(visit=visit, now=now)
+    observation = observation_for(visit, state.record)
+    missing = []
+    infusion = _infusion_not_ended(state)
+    if infusion:
+        missing.append(Missing(INFUSION_ENDED, infusion))
+    observing = _observation_not_over(observation, now, visit)
+    if observing:
+        missing.append(Missing(OBSERVATION, observing))
+    sets = _sets_to_take(state.due, observation, now)
+    if sets:
+        names = "; ".join(_set_name(item, visit) for item in sets)
+        missing.append(Missing(VITALS, f"Vital signs missing: {names}"))
+    verification = visit.verification
+    if verification is None or verification.checked_out_at is None or verification.checked_out_at > now:
+        missing.append(Missing(CHECK_OUT, "Check-out not recorded"))
+    return missing
+
+
+def _waived(missing: list[Missing], waivers: dict[str, str]) -> tuple[dict, dict]:
+    """Each missing item with its reason (code → {"item", "reason"}), and the field errors of those without one.
+    Reasons given for items that are not missing are left out."""
+    waived, errors = {}, {}
+    for item in missing:
+        reason = (waivers.get(item.code) or "").strip()
+        if not reason:
+            errors[f"waiver_{item.code}"] = WAIVER_REFUSALS[item.code]
+        elif len(reason) > WAIVER_REASON_MAX:
+            errors[f"waiver_{item.code}"] = f"Keep the reason to {WAIVER_REASON_MAX} characters; it has {len(reason)}."
+        else:
+            waived[item.code] = {"item": item.text, "reason": reason}
+    return waived, errors
+
+
 @transaction.atomic
-def visit_sign(*, visit: Visit, nurse, note: str, password: str) -> VisitSignature:
+def visit_sign(
+    *,
+    visit: Visit,
+    nurse,
+    note: str,
+    password: str,
+    waivers: dict[str, str] | None = None,
+    now: datetime | None = None,
+) -> VisitSignature:
     """Sign the chart with the nurse's note, after asking for her password again; the chart is then locked.
 
-    Signing is allowed once the infusion has ended (InfusionRecord.ended_at): the observation period is shown on
-    the chart, and vitals after the signature become addenda.
+    Signing needs what ``signoff_missing`` lists (infusion ended, observation over with its vitals, checked out);
+    each item still missing needs a written reason in ``waivers`` (code → reason), kept on the signature and
+    printed on the record. A refusal names every field at once and writes nothing.
     """
     ensure_nurse_of(visit, nurse)
+    now = now or timezone.now()
     # Lock the visit row: two tablets signing at once must not both sign.
-    locked = Visit.objects.select_for_update().get(pk=visit.pk)
+    locked = Visit.objects.select_for_update().select_related("patient", "order__product").get(pk=visit.pk)
     ensure_editable(locked)
     errors = {}
     if not note.strip():
@@ -274,12 +407,11 @@ def visit_sign(*, visit: Visit, nurse, note: str, password: str) -> VisitSignatu
     # check_password, not authenticate(): a mistyped password here re-asks, it does not count towards a lockout.
     if not password or not nurse.check_password(password):
         errors["password"] = "That is not your password; nothing was signed."
+    waived, waiver_errors = _waived(signoff_missing(visit=locked, now=now), waivers or {})
+    errors.update(waiver_errors)
     if errors:
         raise ValidationError(errors)
-    infusion = InfusionRecord.objects.filter(visit=locked).first()
-    if infusion is None or infusion.ended_at is None:
-        raise ServiceError("Record the end of the infusion before signing.")
-    signature = _save(VisitSignature(visit=locked, note=note.strip(), signed_by=nurse, signed_at=timezone.now()))
+    signature = _save(VisitSignature(visit=locked, note=note.strip(), signed_by=nurse, signed_at=now, waivers=waived))
     locked.status = Visit.Status.SIGNED
     locked.save(update_fields=["status", "updated_at"])
     visit.status = locked.status

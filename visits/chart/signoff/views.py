@@ -5,6 +5,7 @@ Every endpoint answers through ``section_submit`` (see visits.chart.views): 200 
 """
 
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from infusion_site.access import role_required
@@ -51,11 +52,15 @@ def reaction_add(request, pk):
 @role_required(is_nurse)
 def sign(request, pk):
     visit = documenting_visit(request, pk)
+    # The waiver fields are those of what is missing now; the service checks again under the row lock.
+    form = SignForm(request.POST, missing=services.signoff_missing(visit=visit, now=timezone.now()))
 
     def save(data):
-        services.visit_sign(visit=visit, nurse=request.user, note=data["note"], password=data["password"])
+        services.visit_sign(
+            visit=visit, nurse=request.user, note=data["note"], password=data["password"], waivers=form.waivers()
+        )
 
-    response = section_submit(request, visit, "signoff", SignForm(request.POST), save, bound_key="sign")
+    response = section_submit(request, visit, "signoff", form, save, bound_key="sign")
     if request.htmx and response.status_code == 200:
         # Every section is locked now: reload the whole chart so no other form is left open.
         response["HX-Refresh"] = "true"

@@ -1,4 +1,8 @@
-"""Observation, the nurse's note, sign-off with the password and the lock, and addenda (issue 4 item 9)."""
+"""Observation, the nurse's note, sign-off with the password and the lock, and addenda (issue 4 item 9).
+
+What sign-off needs before it is allowed, and its waivers, are in test_signoff_missing.py; the visits here are
+finished as a nurse finishes them (vitals on time, checked out, observation over) unless a test says otherwise.
+"""
 
 from datetime import timedelta
 
@@ -13,6 +17,7 @@ from django.utils import timezone
 from patients.services import ServiceError
 from tests import factories
 from tests.conftest import client_for
+from tests.visits.chart.signoff.finishing import finish_visit
 from visits.chart.rules import ChartLocked
 from visits.chart.signoff.services import (
     addendum_add,
@@ -29,11 +34,13 @@ HTMX = {"HX-Request": "true"}
 
 @pytest.fixture
 def visit(cast):
-    """An infusion that ended 45 minutes ago (a later infusion: 30 min observation, so it is over)."""
+    """An infusion that ended 45 minutes ago (a later infusion: 30 min observation, so it is over), its vitals
+    taken and the nurse checked out: ready to sign."""
     order = factories.OrderFactory(patient=cast.patient)
-    return factories.infusing_visit(
+    visit = factories.infusing_visit(
         nurse_user=cast.assigned_nurse, order=order, patient=cast.patient, ended_minutes_ago=45
     )
+    return finish_visit(visit, cast.assigned_nurse)
 
 
 def sign(visit, nurse, **overrides):
@@ -116,16 +123,22 @@ def test_the_note_is_required_to_sign(cast, visit):
 
 
 def test_signing_waits_for_the_end_of_the_infusion(cast):
-    visit = factories.infusing_visit(nurse_user=cast.assigned_nurse, patient=cast.patient)
-    with pytest.raises(ServiceError, match="end of the infusion"):
+    visit = finish_visit(factories.infusing_visit(nurse_user=cast.assigned_nurse, patient=cast.patient))
+    with pytest.raises(ValidationError) as refused:
         sign(visit, cast.assigned_nurse)
+    assert "end of the infusion is not recorded" in refused.value.message_dict["waiver_infusion_ended"][0]
     visit.refresh_from_db()
     assert visit.status == Visit.Status.INFUSING
+    assert not VisitSignature.objects.exists()
 
 
-def test_signing_is_allowed_once_the_infusion_ended_even_during_observation(cast):
+def test_signing_during_the_observation_needs_a_reason(cast):
     visit = factories.infusing_visit(nurse_user=cast.assigned_nurse, patient=cast.patient, ended_minutes_ago=5)
-    sign(visit, cast.assigned_nurse)
+    finish_visit(visit, cast.assigned_nurse)
+    with pytest.raises(ValidationError) as refused:
+        sign(visit, cast.assigned_nurse)
+    assert set(refused.value.message_dict) == {"waiver_observation"}
+    sign(visit, cast.assigned_nurse, waivers={"observation": "Called to an emergency at the next patient."})
     visit.refresh_from_db()
     assert visit.status == Visit.Status.SIGNED
 
@@ -214,12 +227,15 @@ def test_sign_form_without_note_or_password_changes_nothing(cast, visit, data, m
 
 
 def test_signing_before_the_infusion_ended_shows_why(cast):
-    visit = factories.infusing_visit(nurse_user=cast.assigned_nurse, patient=cast.patient)
+    visit = finish_visit(factories.infusing_visit(nurse_user=cast.assigned_nurse, patient=cast.patient))
     response = client_for(cast.assigned_nurse).post(
         reverse("visits:sign", args=[visit.pk]), {"note": "Early", "password": PASSWORD}, headers=HTMX
     )
     assert response.status_code == 400
-    assert "Record the end of the infusion before signing." in response.content.decode()
+    assert (
+        "The end of the infusion is not recorded: record it first, or give the reason it is waived."
+        in response.content.decode()
+    )
     assert not VisitSignature.objects.exists()
 
 
@@ -245,7 +261,7 @@ def test_signed_chart_refuses_my_other_sections_with_409(cast, visit, name):
 
 def documenting_endpoints() -> list[str]:
     """Every visits: URL that takes a visit pk and writes to its chart (pages and addenda excepted)."""
-    # Check-out follows signing on a visit (DESIGN §1: sign, then check out); it is not an edit of the chart.
+    # Check-out is not an edit of the chart: it comes before signing, and is still allowed after it.
     reads_or_addenda = {"chart", "print", "next", "addendum_add", "check_out"}
     resolver = get_resolver().namespace_dict["visits"][1]
     return sorted(
