@@ -9,11 +9,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests import factories
 from visits.models import (
+    Assessment,
     InfusionRecord,
     PreInfusionChecklist,
     PremedicationGiven,
@@ -67,6 +69,27 @@ def take_vitals(
     expect(page.locator("#section-vitals #vitals-table tbody tr")).to_have_count(before + 1)
 
 
+def time_passes(visit, *, minutes):
+    """The visit's clock moves on: every time recorded on it is moved back by ``minutes``, so the chart reads as if
+    that long had passed while the nurse stays signed in (her session's idle clock is the real one)."""
+    by = timedelta(minutes=minutes)
+    moves = {
+        Visit: ("planned_start",),
+        VisitVerification: ("checked_in_at",),
+        PreInfusionChecklist: ("completed_at",),
+        PremedicationGiven: ("given_at",),
+        VialUsed: ("recorded_at",),
+        InfusionRecord: ("started_at",),
+        RateChange: ("at",),
+        VitalSigns: ("taken_at", "recorded_at"),
+        Reaction: ("onset_at", "recorded_at"),
+        Assessment: ("assessed_at", "recorded_at"),
+    }
+    for model, fields in moves.items():
+        rows = model.objects.filter(pk=visit.pk) if model is Visit else model.objects.filter(visit=visit)
+        rows.update(**{field: F(field) - by for field in fields})
+
+
 def add_vial(page, *, lot, expires_on, size):
     vials = page.locator("#section-vials")
     before = vials.locator("#vials-used tbody tr").count()
@@ -94,7 +117,7 @@ def test_nurse_documents_an_ivig_visit_from_check_in_to_sign_off(live_server, pa
         nurse=nurse,
         cycle_number=1,
         day_number=1,
-        planned_start=timezone.now() - timedelta(minutes=5),
+        planned_start=timezone.now(),
         dose_mg=Decimal("28000"),
         volume_ml=Decimal("280"),
     )
@@ -224,19 +247,26 @@ def test_nurse_documents_an_ivig_visit_from_check_in_to_sign_off(live_server, pa
     expect(page.locator("#infusion-rate-log tbody tr")).to_have_count(1)
     expect(page.locator("#section-infusion")).to_contain_text("Started")
 
-    # --- vitals before each raise, then 84 and 126 mL/hr ---
+    # --- vitals every 15 min and before each raise, then 84 and 126 mL/hr on the plan's times ---
+    # Sets 14 min apart keep within "every 15 min" whatever the seconds each tap takes; the raise comes at 30 min.
     for rate in ("84.0", "126.0"):
-        take_vitals(page, phase="Titration", temperature="36.9", pulse="76", systolic="120", diastolic="78")
+        for _ in range(2):
+            time_passes(visit, minutes=14)
+            reopen(page)
+            take_vitals(page, phase="Titration", temperature="36.9", pulse="76", systolic="120", diastolic="78")
+        time_passes(visit, minutes=2)
+        reopen(page)
         page.locator("#infusion-quick-actions").get_by_role(
-            "button", name=re.compile(rf"^Raise to {re.escape(rate)} mL\/hr now")
+            "button", name=re.compile(rf"^Raise to {re.escape(rate)} mL\/hr now$")
         ).click()
         expect(page.locator("#infusion-state")).to_have_text(f"Running at {rate} mL/hr")
     reopen(page)
     expect(page.locator("#infusion-state")).to_have_text("Running at 126.0 mL/hr")
-    expect(page.locator("#section-vitals #vitals-table tbody tr")).to_have_count(3)
+    expect(page.locator("#section-vitals #vitals-table tbody tr")).to_have_count(5)
     expect(page.locator("#infusion-rate-log tbody tr")).to_have_count(3)
+    assert not RateChange.objects.filter(visit=visit).exclude(planned_at=None).exists()  # none was early
 
-    # --- a grade 1 reaction: back to the previous rate ---
+    # --- a grade 1 reaction: back to the previous rate; no raise until it has resolved ---
     reactions = page.locator("#section-reactions")
     expect(reactions).to_contain_text("records the rate going from 126.0 to 84.0 mL/hr")
     reactions.get_by_text("Flushing", exact=True).click()
@@ -262,39 +292,83 @@ def test_nurse_documents_an_ivig_visit_from_check_in_to_sign_off(live_server, pa
     recorded = page.locator(f"#reaction-{reaction.pk}")
     expect(recorded).to_contain_text("Grade 1")
     expect(recorded).to_contain_text("Outcome: Flushing settled within 15 min at 84 mL/hr.")
+    expect(next_step).to_contain_text("record that it has resolved before any rate increase")
+    expect(page.locator("#infusion-hold")).to_be_visible()
 
-    # --- end of the infusion with the volume ---
+    time_passes(visit, minutes=14)
+    reopen(page)
+    take_vitals(page, phase="Titration", temperature="36.8", pulse="74", systolic="119", diastolic="77")
+    assessment = page.locator("#assessment-form")
+    assessment.get_by_label("What you assessed").fill("Flushing and headache gone.")
+    assessment.get_by_role("button", name="Reaction resolved").click()
+    expect(page.locator("#vitals-assessments")).to_contain_text("Reaction resolved")
+    expect(page.locator("#infusion-hold")).to_have_count(0)
+
+    # --- end of the infusion: the volume must be one the pump could give; less than planned says why ---
+    # 42 mL/hr for 30 min, 84 for 30 and 84 again for 14: the pump gave about 83 mL, 108 at most with the tolerance.
     infusion = page.locator("#section-infusion")
     infusion.get_by_text("End the infusion…").click()
     end = infusion.locator("#infusion-end-form")
     expect(end.get_by_label("Volume infused")).to_have_value(re.compile(r"^280(\.0+)?$"))
-    end.get_by_label("Volume infused").fill("280")
+    end.get_by_role("button", name="End the infusion").click()
+    expect(end.locator(".invalid-feedback")).to_contain_text(re.compile(r"could deliver about 8\d\.\d mL"))
+    assert InfusionRecord.objects.get(visit=visit).ended_at is None
+    end = page.locator("#infusion-end-form")
+    end.get_by_label("Volume infused").fill("84")
+    end.get_by_role("button", name="End the infusion").click()
+    expect(end.locator(".invalid-feedback")).to_contain_text("less than 90% of this day's 280.0 mL")
+    end = page.locator("#infusion-end-form")
+    end.get_by_label("Volume infused").fill("84")
+    end.get_by_label("If less than planned was infused, why").select_option(label="Reaction")
+    end.get_by_label("Note on the volume").fill("Slowed after the reaction; the prescriber ends at 84 mL today.")
     end.get_by_role("button", name="End the infusion").click()
     expect(page.locator("#infusion-state")).to_contain_text("Ended")
-    expect(page.locator("#infusion-ended")).to_contain_text("280 mL infused")
+    expect(page.locator("#infusion-ended")).to_contain_text("84 mL infused")
+    expect(page.locator("#infusion-ended")).to_contain_text("less than planned: reaction")
     reopen(page)
-    expect(page.locator("#infusion-ended")).to_contain_text("280 mL infused")
+    expect(page.locator("#infusion-ended")).to_contain_text("84 mL infused")
     expect(page.locator("#section-signoff #observation")).to_contain_text("Infusion ended at")
     record = InfusionRecord.objects.get(visit=visit)
-    assert record.volume_infused_ml == Decimal("280") and record.ended_at is not None
+    assert record.volume_infused_ml == Decimal("84") and record.ended_at is not None
+    assert record.short_reason == "reaction"
 
     # --- post-infusion vitals ---
     take_vitals(page, phase="End of infusion", pulse="74", systolic="119", diastolic="77")
     reopen(page)
-    expect(page.locator("#section-vitals #vitals-table tbody tr")).to_have_count(4)
+    expect(page.locator("#section-vitals #vitals-table tbody tr")).to_have_count(7)
     expect(page.locator("#section-vitals #vitals-table tbody tr").last).to_contain_text("End of infusion")
     expect(page.locator("#section-vitals [data-key=end]")).to_have_attribute("data-status", "done")
 
-    # --- note and signature with her password ---
-    note = "Cycle 1 day 1 of Octagam 28 g. Grade 1 flushing and headache at 126 mL/hr; back to 84 mL/hr, settled."
+    # --- check-out on leaving, before signing ---
     signoff = page.locator("#section-signoff")
+    expect(signoff.locator("[data-missing=check_out]")).to_contain_text("Check-out not recorded")
+    page.locator("#section-checkin").get_by_role("button", name="Check out").click()
+    expect(page.locator("[data-testid=checkin-out]")).to_contain_text("location verified")
+    reopen(page)
+    expect(page.locator("[data-testid=checkin-out]")).to_contain_text("location verified")
+    assert VisitVerification.objects.get(visit=visit).checked_out_at is not None
+
+    # --- note and signature with her password; the observation that is not over is waived with a reason ---
+    signoff = page.locator("#section-signoff")
+    expect(signoff.locator("[data-missing]")).to_have_count(1)
+    observation = signoff.locator("[data-missing=observation]")
+    expect(observation).to_contain_text(re.compile(r"Observation: \d+ min left, until \d\d:\d\d"))
+    note = "Cycle 1 day 1 of Octagam 28 g. Grade 1 flushing and headache at 126 mL/hr; back to 84 mL/hr, settled."
     signoff.get_by_label("Nurse's note").fill(note)
     signoff.get_by_label("Your password, to sign").fill(factories.PASSWORD)
     signoff.get_by_role("button", name="Sign and lock the chart").click()
+    expect(observation.locator(".invalid-feedback")).to_contain_text("The observation is not over")
+    assert not VisitSignature.objects.filter(visit=visit).exists()
+    reason = "Daughter stays with her for the hour; 30-minute vitals phoned in."
+    observation.get_by_label("Waive: reason").fill(reason)
+    signoff.get_by_label("Your password, to sign").fill(factories.PASSWORD)
+    signoff.get_by_role("button", name="Sign and lock the chart").click()
     expect(page.locator("#signature")).to_contain_text("Signed")
+    expect(page.locator("#signoff-waivers")).to_contain_text(f"— reason: {reason}")
     expect(next_step).to_contain_text("Signed at")
     signature = VisitSignature.objects.get(visit=visit)
     assert signature.signed_by == nurse and signature.note == note
+    assert list(signature.waivers) == ["observation"] and signature.waivers["observation"]["reason"] == reason
     visit.refresh_from_db()
     assert visit.status == Visit.Status.SIGNED
 
@@ -320,13 +394,9 @@ def test_nurse_documents_an_ivig_visit_from_check_in_to_sign_off(live_server, pa
     )
     assert refused.status == 409
     assert "signed and locked" in refused.text()
-    assert VitalSigns.objects.filter(visit=visit).count() == 4
+    assert VitalSigns.objects.filter(visit=visit).count() == 7
     visit.refresh_from_db()
     assert visit.status == Visit.Status.SIGNED
 
-    # She checks out on leaving (still allowed on a signed chart).
-    page.locator("#section-checkin").get_by_role("button", name="Check out").click()
+    # The check-out made before signing stays on the signed record.
     expect(page.locator("[data-testid=checkin-out]")).to_contain_text("location verified")
-    reopen(page)
-    expect(page.locator("[data-testid=checkin-out]")).to_contain_text("location verified")
-    assert VisitVerification.objects.get(visit=visit).checked_out_at is not None
