@@ -10,9 +10,10 @@ from infusion_site.audit import record_access
 from infusion_site.roles import is_coordinator, is_nurse
 from visits.chart.checkin.services import location_not_verified_reason
 from visits.chart.checklist.services import CHECK_LABELS
+from visits.chart.infusion.services import SHORT_REASONS
 from visits.chart.selectors import dose_text
 from visits.chart.signoff.services import GRADE_MEANINGS, SYMPTOMS
-from visits.models import Addendum, PreInfusionChecklist, Reaction, VialUsed, Visit, VisitVerification
+from visits.models import Addendum, Assessment, PreInfusionChecklist, Reaction, VialUsed, Visit, VisitVerification
 
 LOT_MAX_LENGTH = VialUsed._meta.get_field("lot_number").max_length
 
@@ -143,6 +144,7 @@ def record_visit(request, pk) -> Visit:
         .prefetch_related(
             Prefetch("verifications", queryset=VisitVerification.objects.select_related("nurse", "voided_by")),
             "premedications",
+            Prefetch("assessments", queryset=Assessment.objects.select_related("recorded_by")),
             "vials__product",
             "rate_changes",
             "vitals",
@@ -167,6 +169,7 @@ def print_record(request, pk):
     for reaction in visit.reactions.all():
         describe_reaction(reaction)
     checklist = _related(visit, "checklist")
+    infusion = _related(visit, "infusion")
     verification = _related(visit, "verification")
     reasons = {}
     if verification is not None:
@@ -190,7 +193,8 @@ def print_record(request, pk):
             "checklist": checklist,
             "checklist_rows": checklist_rows(checklist),
             "overrides": override_rows(checklist),
-            "infusion": _related(visit, "infusion"),
+            "infusion": infusion,
+            "short_reason": SHORT_REASONS.get(infusion.short_reason, "").lower() if infusion else "",
             "signature": _related(visit, "signature"),
         },
     )

@@ -9,7 +9,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.core.exceptions import ValidationError
 from django.test import override_settings
 from django.urls import reverse
@@ -41,15 +40,11 @@ from visits.chart.infusion.services import (
 from visits.chart.signoff.services import reaction_record
 from visits.models import Assessment, InfusionRecord, RateChange, TherapyOrder, Visit
 
+pytestmark = pytest.mark.usefixtures("clock")
+
 FEVER = vitals.Reading(
     temperature_c=Decimal("38.6"), pulse=125, systolic=152, diastolic=80, respiratory_rate=18, spo2=96, pain=1
 )
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 def flagged(cast, clock):
@@ -364,3 +359,18 @@ def test_before_the_start_a_small_weight_change_leaves_the_plan_on_the_dosing_we
     assert plan_rows(other) == plan_rows(visit)
     html = nurse_client(cast).get(reverse("visits:chart", args=[visit.pk])).content.decode()
     assert "infusion-volume-differs" not in html and 'id="infusion-plan-frozen"' in html
+
+
+def test_the_printed_record_shows_assessments_early_raises_the_frozen_plan_and_why_less_was_infused(cast, clock):
+    visit = flagged(cast, clock)
+    assess(visit, cast.assigned_nurse, note="No chills or rash; feels well.")
+    change(visit, cast.assigned_nurse, kind="increase", rate="84.0", at=NOW + 30 * MINUTE)
+    take(visit, cast.assigned_nurse, at=later(clock, 38))
+    change(visit, cast.assigned_nurse, kind="increase", rate="126.0", at=later(clock, 40), early_reason="Per order")
+    later(clock, 45)  # 21 + 14 + 10.5 = 45.5 mL given
+    end(visit, cast.assigned_nurse, "45", short_reason="patient_request", short_note="Asked to stop")
+    html = nurse_client(cast).get(reverse("visits:print", args=[visit.pk])).content.decode()
+    assert "Assessed, no reaction" in html and "No chills or rash; feels well." in html
+    assert "raised before the plan's 10:00: Per order" in html
+    assert "45.0 mL · less than planned: at the patient&#x27;s request (Asked to stop)" in html
+    assert "fixed at the start: Octagam 10%, 280.0 mL, maximum 168.0 mL/hr, on 70.0 kg" in html

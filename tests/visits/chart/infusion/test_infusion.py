@@ -11,13 +11,13 @@ from decimal import Decimal
 from html import unescape
 
 import pytest
-import time_machine
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from patients.services import ServiceError
 from tests import factories
 from tests.conftest import client_for as signed_in
+from tests.visits.chart.infusion.conftest import NOW  # Friday 9:00 am in Chicago
 from visits.alerts.selectors import collect_alerts
 from visits.chart.infusion import vitals
 from visits.chart.infusion.section import next_step
@@ -40,17 +40,13 @@ from visits.models import (
     VitalSigns,
 )
 
-NOW = dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.UTC)  # Friday 9:00 am in Chicago
 MINUTE = dt.timedelta(minutes=1)
 NORMAL = vitals.Reading(
     temperature_c=Decimal("36.8"), pulse=76, systolic=124, diastolic=78, respiratory_rate=16, spo2=97, pain=1
 )
 
 
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+pytestmark = pytest.mark.usefixtures("clock")  # tests/visits/chart/infusion/conftest.py: 9:00 in Chicago
 
 
 def later(clock, minutes):
