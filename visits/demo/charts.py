@@ -15,7 +15,7 @@ from django.utils import timezone
 from patients.demo import demo_password
 from patients.models import Patient
 from visits.chart.infusion import vitals
-from visits.chart.infusion.services import infusion_state
+from visits.chart.infusion.services import dosing_weight_of, infusion_state, plan_snapshot
 from visits.chart.signoff.services import visit_sign
 from visits.models import (
     Addendum,
@@ -80,7 +80,7 @@ def chart_visit(visit: Visit, *, reaction_grade: int | None = None, in_progress_
     """Document a visit the way a nurse would have, phase by phase."""
     nurse = visit.nurse
     patient = visit.patient
-    calc = order_calculate(order=visit.order)
+    calc = order_calculate(order=visit.order, weight=dosing_weight_of(visit))
     plan = calc.first_plan if visit.is_first_infusion else calc.later_plan
     arrived = visit.planned_start + timedelta(minutes=5)
     VisitVerification.objects.create(
@@ -133,7 +133,9 @@ def chart_visit(visit: Visit, *, reaction_grade: int | None = None, in_progress_
             )
     start = arrived + timedelta(minutes=25)
     _vitals(visit, start - timedelta(minutes=3), VitalSigns.Phase.BASELINE, nurse)
-    record = InfusionRecord.objects.create(visit=visit, started_at=start, version=1, updated_by=nurse)
+    record = InfusionRecord.objects.create(
+        visit=visit, started_at=start, plan_snapshot=plan_snapshot(visit, plan), version=1, updated_by=nurse
+    )
     stop_at = in_progress_until or start + timedelta(minutes=plan.total_infusion_minutes)
     previous = None
     for step in plan.steps:
