@@ -105,6 +105,19 @@
   if (refused) { showFirstError(refused); }
 
   var handled = new WeakSet();
+  // 3. Sections marked data-refresh-unless-typed fetch themselves again after any save on the chart (sign-off lists
+  //    what is still missing), but never over what the nurse has typed in them: her note or a waiver's reason.
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    var section = event.detail.elt;
+    if (!section.hasAttribute || !section.hasAttribute("data-refresh-unless-typed")) { return; }
+    if (event.detail.requestConfig && event.detail.requestConfig.verb !== "get") { return; }
+    var typed = Array.prototype.some.call(
+      section.querySelectorAll("textarea, input[type=text], input[type=password]"),
+      function (field) { return field.value.trim() !== ""; }
+    );
+    if (typed) { event.preventDefault(); }
+  });
+
   document.body.addEventListener("htmx:afterSettle", function (event) {
     var xhr = event.detail && event.detail.xhr;
     if (!xhr || (xhr.status !== 400 && xhr.status !== 409) || handled.has(xhr)) { return; }

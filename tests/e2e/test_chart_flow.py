@@ -344,6 +344,7 @@ def test_nurse_documents_an_ivig_visit_from_check_in_to_sign_off(live_server, pa
     expect(signoff.locator("[data-missing=check_out]")).to_contain_text("Check-out not recorded")
     page.locator("#section-checkin").get_by_role("button", name="Check out").click()
     expect(page.locator("[data-testid=checkin-out]")).to_contain_text("location verified")
+    expect(signoff.locator("[data-missing=check_out]")).to_have_count(0)  # the list follows without a reload
     reopen(page)
     expect(page.locator("[data-testid=checkin-out]")).to_contain_text("location verified")
     assert VisitVerification.objects.get(visit=visit).checked_out_at is not None

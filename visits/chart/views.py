@@ -155,9 +155,19 @@ def section_submit(
     return (saved or section_answer)(request, chart_visit(request, visit.pk), key, message=message)
 
 
+# Sections that follow the others: after any save on the chart they are fetched again (``?section=<key>``), so what
+# they list (what is missing before signing) is never out of date.
+REFRESHED_SECTIONS = ("signoff",)
+
+
 @role_required(is_nurse, is_coordinator)
 def chart(request, pk):
     visit = chart_visit(request, pk)
+    key = request.GET.get("section")
+    if request.htmx and key in REFRESHED_SECTIONS:
+        # A part of the chart already open on this screen (its opening was recorded); no "saved" trigger either,
+        # so a refresh never sets off another.
+        return HttpResponse(section_html(request, visit, SECTION_KEYS[key]))
     record_access(visit.patient)
     sections = [section_html(request, visit, section) for section in SECTIONS]
     return render(request, "visits/chart/chart.html", {"visit": visit, "patient": visit.patient, "sections": sections})

@@ -102,3 +102,18 @@ def test_registry_keeps_its_short_allergy_badge(cast, coordinator_client, allerg
 
     assert ('title="Penicillin: hives">Allergies</span>' in page) == bool(allergies)
     assert "Allergies not recorded" not in page and "Allergies:" not in page
+
+
+def test_the_signoff_section_can_be_fetched_again_without_an_audit_entry_or_a_saved_trigger(cast, nurse_client):
+    from auditlog.models import LogEntry
+
+    visit = chart_visit(cast, no_known_allergies=True)
+    url = reverse("visits:chart", args=[visit.pk]) + "?section=signoff"
+    before = LogEntry.objects.count()
+    response = nurse_client.get(url, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="section-signoff"' in html and "<html" not in html
+    assert "HX-Trigger" not in response.headers
+    assert LogEntry.objects.count() == before
+    assert "<html" in nurse_client.get(url).content.decode()  # a plain request gets the whole chart
