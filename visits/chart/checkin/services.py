@@ -42,7 +42,8 @@ EARTH_RADIUS_M = 6_371_008.8
 # Six decimal places of a degree are about 0.1 m, as the fields store them.
 MICRODEGREE = Decimal("0.000001")
 
-# Statuses in which the nurse is (or was) in the home and may check out: DESIGN §1 has her sign, then check out.
+# Statuses in which the nurse is (or was) in the home and may check out: she checks out, then signs (a signed chart
+# may still be checked out of, for a chart signed before this rule or with the check-out waived).
 CHECK_OUT_STATUSES = (
     Visit.Status.CHECKED_IN,
     Visit.Status.INFUSING,
