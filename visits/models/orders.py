@@ -13,7 +13,9 @@ from visits import clinical
 __all__ = [
     "Therapy",
     "Competency",
+    "Indication",
     "Product",
+    "LabelLimit",
     "TherapyOrderQuerySet",
     "TherapyOrder",
     "THERAPY_COMPETENCY",
@@ -37,6 +39,18 @@ class Competency(models.TextChoices):
     STEROID_PULSE = "steroid_pulse", "IV steroid pulses"
     CHEMOTHERAPY = "chemotherapy", "Chemotherapy (cyclophosphamide)"
     PORT_ACCESS = "port_access", "Implanted port access"
+
+
+class Indication(models.TextChoices):
+    """What an order treats, from the patient's ICD-10 diagnosis; the label's limits depend on it."""
+
+    DERMATOMYOSITIS = "dm", "Dermatomyositis (M33.x)"
+    CIDP = "cidp", "CIDP (G61.81)"
+    PRIMARY_IMMUNODEFICIENCY = "pi", "Primary immunodeficiency (D80–D84)"
+    ITP = "itp", "Immune thrombocytopenia (D69.3)"
+    PEMPHIGUS = "pemphigus", "Pemphigus (L10.x)"
+    PEMPHIGOID = "pemphigoid", "Pemphigoid (L12.x)"
+    OTHER = "other", "Other, as entered"
 
 
 THERAPY_COMPETENCY = {
@@ -109,6 +123,20 @@ class Product(models.Model):
     infusion_duration_min = models.PositiveSmallIntegerField(
         "Infusion time (min)", null=True, blank=True, help_text="For products given over a fixed time."
     )
+    at_risk_max_is_agency_policy = models.BooleanField(
+        "At-risk maximum is agency policy",
+        default=False,
+        help_text="The label says only 'minimum rate practicable'; the agency's ceiling is used.",
+    )
+    min_concentration_mg_per_ml = models.DecimalField(
+        "Lowest final concentration (mg/mL)", max_digits=7, decimal_places=2, null=True, blank=True
+    )
+    max_concentration_mg_per_ml = models.DecimalField(
+        "Highest final concentration (mg/mL)", max_digits=7, decimal_places=2, null=True, blank=True
+    )
+    max_single_dose_mg = models.PositiveIntegerField(
+        "Largest single dose without a second confirmation (mg)", null=True, blank=True
+    )
     label_notes = models.TextField(blank=True, help_text="Where the numbers come from.")
     is_active = models.BooleanField(default=True)
 
@@ -157,6 +185,42 @@ class Product(models.Model):
             raise ValidationError(f"The titration protocol is incomplete: {error}") from error
 
 
+class LabelLimit(models.Model):
+    """A product's label limits for one indication, each figure with the label section or page it comes from.
+
+    Weight-based rates in mL/kg/hr as on Product. SCIG limits are per infusion site: the first infusions' volume and
+    rate per site, then the later ones'. An indication with no row is off-label: the most conservative row applies.
+    """
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="label_limits")
+    indication = models.CharField(max_length=12, choices=Indication.choices)
+    start_ml_per_kg_hr = models.DecimalField(max_digits=7, decimal_places=3, null=True, blank=True)
+    step_ml_per_kg_hr = models.DecimalField(max_digits=7, decimal_places=3, null=True, blank=True)
+    step_interval_min = models.PositiveSmallIntegerField(null=True, blank=True)
+    max_ml_per_kg_hr = models.DecimalField(max_digits=7, decimal_places=3, null=True, blank=True)
+    at_risk_max_ml_per_kg_hr = models.DecimalField(max_digits=7, decimal_places=3, null=True, blank=True)
+    at_risk_is_agency_policy = models.BooleanField(default=False)
+    dose_rule = models.CharField(max_length=20, blank=True)
+    dose_min = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
+    dose_max = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
+    first_infusions = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="SCIG: how many infusions keep the first-infusion site limits."
+    )
+    first_site_volume_ml = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
+    first_site_rate_ml_per_hr = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
+    later_site_volume_ml = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
+    later_site_rate_ml_per_hr = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
+    max_sites = models.PositiveSmallIntegerField(null=True, blank=True)
+    source = models.CharField(max_length=300, help_text="The label section or page each number comes from.")
+
+    class Meta:
+        ordering = ["product", "indication"]
+        constraints = [models.UniqueConstraint(fields=["product", "indication"], name="one_limit_per_indication")]
+
+    def __str__(self) -> str:
+        return f"{self.product} for {self.get_indication_display()}"
+
+
 class TherapyOrderQuerySet(models.QuerySet):
     def visible_to(self, user):
         return self.filter(patient__in=Patient.objects.visible_to(user))
@@ -190,6 +254,24 @@ class TherapyOrder(models.Model):
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="orders")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="orders")
+    diagnosis = models.ForeignKey(
+        "patients.Diagnosis", null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+    indication = models.CharField(max_length=12, choices=Indication.choices, blank=True)
+    dose_outside_label_reason = models.CharField(
+        "Prescriber's reason for a dose outside the label", max_length=300, blank=True
+    )
+    high_dose_confirmation = models.CharField(
+        "Second confirmation of a dose above the product's ceiling", max_length=300, blank=True
+    )
+    # SCIG: the number of sites each infusion uses, and the IV dose it replaces (PI conversion).
+    sites_per_infusion = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
+    previous_iv_dose_g = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    previous_iv_interval_weeks = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(8)]
+    )
     dose_rule = models.CharField(max_length=20, choices=DoseRule.choices)
     dose_amount = models.DecimalField(
         max_digits=8,
