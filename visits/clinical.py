@@ -372,11 +372,20 @@ def volume_line(*, dose_amount: Number, dose_unit: str, concentration_mg_per_ml:
 _MAX_VIAL_STEPS = 5_000_000
 
 
+# Agency policy: among vial combinations whose waste is within 2.5% of the dose, the fewest vials (fewer vials to
+# reconstitute and spike, fewer lots to record) win over a few mg less waste: 1,100 mg of methylprednisolone is
+# 1 × 1,000 + 1 × 125 mg (waste 25 mg, 2.3%) rather than 1 × 500 + 15 × 40 mg (no waste, 16 vials). Small enough that
+# immune globulin is not wasted for a vial less: 28 g stays 20 + 5 + 2 + 1 g, never 29 g.
+VIAL_WASTE_ALLOWANCE = Decimal("0.025")
+
+
 @dataclass(frozen=True, kw_only=True)
 class VialCombination:
     counts: dict[Decimal, int]  # vial size → number of vials, largest size first, only sizes used
     total: Decimal
     waste: Decimal
+    # The least-waste combination, when the fewest-vials choice within the allowance is a different one.
+    least_waste: VialCombination | None = None
 
     @property
     def vial_count(self) -> int:
@@ -388,8 +397,12 @@ class VialCombination:
         return f"{parts} = {fmt(self.total)} {unit} (waste {fmt(self.waste)} {unit})"
 
 
-def best_vial_combination(*, dose_amount: Number, vial_sizes: Sequence[Number]) -> VialCombination:
-    """The vials that cover the dose with the least waste, and among equal waste the fewest vials.
+def best_vial_combination(
+    *, dose_amount: Number, vial_sizes: Sequence[Number], waste_allowance: Number = VIAL_WASTE_ALLOWANCE
+) -> VialCombination:
+    """The vials that cover the dose: the fewest vials among the combinations wasting at most ``waste_allowance`` of
+    the dose (a fraction; 0 for the least waste), and among equal counts the least waste. When that differs from the
+    least-waste combination, ``least_waste`` holds it, so both can be shown.
 
     Sizes are in the dose's unit (IVIG in g: 1, 2, 5, 10, 20; rituximab in mg: 100, 500). Exact: amounts are scaled
     to whole multiples of the sizes' greatest common divisor and solved by dynamic programming (unbounded change-making
@@ -405,7 +418,11 @@ def best_vial_combination(*, dose_amount: Number, vial_sizes: Sequence[Number]) 
     unit = math.gcd(*scaled_sizes)
     steps = [size // unit for size in scaled_sizes]
     target = -(-int(dose * scale) // unit)  # whole gcd units needed, rounded up
-    limit = target + min(steps) - 1
+    allowance = _dec(waste_allowance, name="waste_allowance")
+    if not 0 <= allowance < 1:
+        raise ValueError("the waste allowance is a fraction of the dose, from 0 up to 1")
+    allowed = int(dose * (1 + allowance) * scale) // unit  # the largest total within the allowance, in gcd units
+    limit = max(target + min(steps) - 1, allowed)
     if limit > _MAX_VIAL_STEPS:
         raise ValueError("dose and vial sizes are too far apart to combine")
 
@@ -417,17 +434,25 @@ def best_vial_combination(*, dose_amount: Number, vial_sizes: Sequence[Number]) 
             if step <= total and fewest[total - step] + 1 < fewest[total]:
                 fewest[total] = fewest[total - step] + 1
                 last_vial[total] = step
-    best = next(total for total in range(target, limit + 1) if fewest[total] < unreachable)
+    least = next(total for total in range(target, limit + 1) if fewest[total] < unreachable)
+    within = [total for total in range(least, max(least, allowed) + 1) if fewest[total] < unreachable]
+    best = min(within, key=lambda total: (fewest[total], total))
 
-    counts_by_step: dict[int, int] = {}
-    remaining = best
-    while remaining:
-        step = last_vial[remaining]
-        counts_by_step[step] = counts_by_step.get(step, 0) + 1
-        remaining -= step
-    counts = {size: counts_by_step[step] for size, step in zip(sizes, steps, strict=True) if step in counts_by_step}
-    total = Decimal(best * unit) / scale
-    return VialCombination(counts=counts, total=total, waste=total - dose)
+    def combination(chosen: int) -> VialCombination:
+        counts_by_step: dict[int, int] = {}
+        remaining = chosen
+        while remaining:
+            step = last_vial[remaining]
+            counts_by_step[step] = counts_by_step.get(step, 0) + 1
+            remaining -= step
+        counts = {size: counts_by_step[step] for size, step in zip(sizes, steps, strict=True) if step in counts_by_step}
+        total = Decimal(chosen * unit) / scale
+        return VialCombination(counts=counts, total=total, waste=total - dose)
+
+    chosen = combination(best)
+    if best == least:
+        return chosen
+    return VialCombination(counts=chosen.counts, total=chosen.total, waste=chosen.waste, least_waste=combination(least))
 
 
 # --- titration -----------------------------------------------------------------------------------------------------
