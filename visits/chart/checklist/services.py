@@ -564,8 +564,18 @@ def vial_tally(*, visit: Visit, vials: list[VialUsed] | None = None) -> VialTall
     if not dose or not sizes:
         return VialTally(vials, total, dose, False, "No dose is calculated for this visit.", None, "")
     expected = best_vial_combination(dose_amount=dose, vial_sizes=sizes)
-    expected_text = " + ".join(f"{count} × {mass_text(size, sizes)}" for size, count in expected.counts.items())
-    expected_text += f" = {mass_text(expected.total, sizes)}"
+
+    def combination_text(combo: VialCombination) -> str:
+        parts = " + ".join(f"{count} × {mass_text(size, sizes)}" for size, count in combo.counts.items())
+        return f"{parts} = {mass_text(combo.total, sizes)}"
+
+    expected_text = combination_text(expected)
+    if expected.least_waste is not None:
+        least = expected.least_waste
+        expected_text += (
+            f" ({mass_text(expected.waste, sizes)} over the dose in {expected.vial_count} vials; the least waste, "
+            f"{combination_text(least)}, takes {least.vial_count})"
+        )
     matches = vials_match_dose(total_mg=total, dose_mg=dose, vial_sizes_mg=sizes)
     shown_total, shown_dose = mass_text(total, sizes), mass_text(dose, sizes)
     if not vials:

@@ -311,3 +311,11 @@ def test_the_unassigned_nurse_gets_404_and_the_coordinator_403(visit, today, cas
     assert client_for(cast.unassigned_nurse).post(url(visit), vial_data(visit, today)).status_code == 404
     assert client_for(cast.coordinator).post(url(visit), vial_data(visit, today)).status_code == 403
     assert not VialUsed.objects.exists()
+
+
+def test_the_expected_vials_show_the_least_waste_choice_when_fewer_vials_waste_a_little(cast):
+    order = OrderFactory(patient=cast.patient, product=product("Solu-Medrol"), dose_rule="flat_mg", dose_amount=1100)
+    visit = VisitFactory(order=order, nurse=cast.assigned_nurse, dose_mg=Decimal("1100"))
+    text = services.vial_tally(visit=visit).expected_text
+    assert text.startswith("1 × 1000 mg + 1 × 125 mg = 1125 mg (25 mg over the dose in 2 vials")
+    assert "the least waste, 1 × 500 mg + 15 × 40 mg = 1100 mg, takes 16" in text
