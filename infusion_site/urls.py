@@ -15,6 +15,7 @@ urlpatterns = [
     path("alerts/", include("visits.alerts.urls")),
     path("notifications/", include("visits.notifications.urls")),
     path("visits/", include("visits.chart.urls")),
+    path("visits/", include("visits.scig.urls")),
     path("schedule/", include("visits.board.urls")),
     path("", include("visits.orders.urls")),
     path("admin/", admin.site.urls),

@@ -119,6 +119,7 @@ def product(name="Octagam 10%"):
     if not Product.objects.exists():
         catalog = importlib.import_module("visits.migrations.0002_product_catalog")
         catalog.add_catalog(django_apps, None)
+        importlib.import_module("visits.migrations.0008_catalog_label_limits").apply_label_limits(django_apps, None)
     return Product.objects.get(name=name)
 
 

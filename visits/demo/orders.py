@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from patients.models import CareTeamMember, Patient
-from visits.models import Competency, NurseProfile, Product, TherapyOrder, Visit, VisitEvent, WorkingHours
+from visits.models import Competency, Indication, NurseProfile, Product, TherapyOrder, Visit, VisitEvent, WorkingHours
 from visits.orders.services import order_save
 
 WEEKS = 8
@@ -155,6 +155,11 @@ def seed_orders(users: dict) -> int:
             start_date = today + timedelta(weeks=weeks_ahead)
         if "dose_amount" in fields:
             fields["dose_amount"] = Decimal(fields["dose_amount"])
+        # Every order names the diagnosis it treats: the patient's primary one, and the indication it falls under.
+        diagnosis = patient.diagnoses.order_by("-is_primary", "icd10_code").first()
+        if diagnosis is not None:
+            fields.setdefault("diagnosis", diagnosis)
+            fields.setdefault("indication", Indication.for_icd10(diagnosis.icd10_code))
         order = TherapyOrder(
             patient=patient,
             product=product,

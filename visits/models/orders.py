@@ -1,5 +1,6 @@
 """What is ordered: the product catalog from the labels, and therapy orders with their dose and regimen."""
 
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.conf import settings
@@ -16,6 +17,7 @@ __all__ = [
     "Indication",
     "Product",
     "LabelLimit",
+    "AppliedLimits",
     "TherapyOrderQuerySet",
     "TherapyOrder",
     "THERAPY_COMPETENCY",
@@ -51,6 +53,27 @@ class Indication(models.TextChoices):
     PEMPHIGUS = "pemphigus", "Pemphigus (L10.x)"
     PEMPHIGOID = "pemphigoid", "Pemphigoid (L12.x)"
     OTHER = "other", "Other, as entered"
+
+    @classmethod
+    def for_icd10(cls, code: str | None) -> str:
+        """The indication an ICD-10 code falls under: M33.* dermatomyositis, G61.81 CIDP, D80-D84 primary
+        immunodeficiency, D69.3 ITP, L10.* pemphigus, L12.* pemphigoid; anything else is other."""
+        code = (code or "").strip().upper()
+        if not code:
+            return ""
+        if code.startswith("M33"):
+            return cls.DERMATOMYOSITIS
+        if code.startswith("G61.81"):
+            return cls.CIDP
+        if code[:3] in ("D80", "D81", "D82", "D83", "D84"):
+            return cls.PRIMARY_IMMUNODEFICIENCY
+        if code.startswith("D69.3"):
+            return cls.ITP
+        if code.startswith("L10"):
+            return cls.PEMPHIGUS
+        if code.startswith("L12"):
+            return cls.PEMPHIGOID
+        return cls.OTHER
 
 
 THERAPY_COMPETENCY = {
@@ -155,7 +178,7 @@ class Product(models.Model):
         return self.therapy in (Therapy.IVIG, Therapy.SCIG)
 
     def protocol(self) -> clinical.TitrationProtocol:
-        """The label's titration protocol as plain data for the clinical arithmetic."""
+        """The product's own titration protocol as plain data for the clinical arithmetic (no indication named)."""
         return clinical.TitrationProtocol(
             product_name=self.name,
             basis=self.rate_basis,
@@ -171,7 +194,85 @@ class Product(models.Model):
             later_step_mg_per_hr=self.later_step_mg_per_hr,
             max_mg_per_hr=self.max_mg_per_hr,
             infusion_duration_min=self.infusion_duration_min,
+            min_concentration_mg_per_ml=(
+                self.min_concentration_mg_per_ml if self.rate_basis == self.RateBasis.MG_PER_HR else None
+            ),
+            max_concentration_mg_per_ml=(
+                self.max_concentration_mg_per_ml if self.rate_basis == self.RateBasis.MG_PER_HR else None
+            ),
         )
+
+    def limits_for(self, indication: str | None) -> "AppliedLimits":
+        """The limits that apply to an order for ``indication``: that indication's label row over the product's own
+        fields; with no indication named, the product's own; off-label (no row while the product has rows), the
+        most conservative figure of every row and the product's own fields (lowest start, step, maximum and at-risk
+        maximum, longest step interval)."""
+        own = self.protocol()
+        rows = list(self.label_limits.all())
+        own_policy = self.at_risk_max_is_agency_policy
+        if not indication or not rows:
+            return AppliedLimits(
+                protocol=own, indication=indication or "", at_risk_is_agency_policy=own_policy, label_rows=bool(rows)
+            )
+        row = next((row for row in rows if row.indication == indication), None)
+        if self.rate_basis != self.RateBasis.WEIGHT:
+            interval = row.step_interval_min if row and row.step_interval_min else own.step_interval_min
+            if row is None:
+                interval = max([own.step_interval_min or 0] + [r.step_interval_min or 0 for r in rows]) or None
+            protocol = replace(own, step_interval_min=interval)
+            return AppliedLimits(
+                protocol=protocol,
+                indication=indication,
+                limit=row,
+                off_label=row is None,
+                at_risk_is_agency_policy=own_policy,
+                label_rows=True,
+            )
+        if row is not None:
+            at_risk = row.at_risk_max_ml_per_kg_hr
+            policy = row.at_risk_is_agency_policy if at_risk is not None else own_policy
+            maximum = row.max_ml_per_kg_hr or own.max_ml_per_kg_hr
+            values = {
+                "start_ml_per_kg_hr": row.start_ml_per_kg_hr or own.start_ml_per_kg_hr,
+                "step_ml_per_kg_hr": row.step_ml_per_kg_hr or own.step_ml_per_kg_hr,
+                "step_interval_min": row.step_interval_min or own.step_interval_min,
+                "max_ml_per_kg_hr": maximum,
+                "at_risk_max_ml_per_kg_hr": at_risk if at_risk is not None else own.at_risk_max_ml_per_kg_hr,
+            }
+        else:
+
+            def lowest(name):
+                found = [getattr(r, name) for r in rows if getattr(r, name) is not None]
+                return min(found + [getattr(own, name)] if getattr(own, name) is not None else found, default=None)
+
+            at_risk_candidates = [(r.at_risk_max_ml_per_kg_hr, r.at_risk_is_agency_policy) for r in rows]
+            at_risk_candidates.append((own.at_risk_max_ml_per_kg_hr, own_policy))
+            at_risk_candidates = [pair for pair in at_risk_candidates if pair[0] is not None]
+            at_risk, policy = min(at_risk_candidates, key=lambda pair: pair[0], default=(None, own_policy))
+            intervals = [r.step_interval_min for r in rows if r.step_interval_min] + [own.step_interval_min or 0]
+            values = {
+                "start_ml_per_kg_hr": lowest("start_ml_per_kg_hr"),
+                "step_ml_per_kg_hr": lowest("step_ml_per_kg_hr"),
+                "step_interval_min": max(intervals) or None,
+                "max_ml_per_kg_hr": lowest("max_ml_per_kg_hr"),
+                "at_risk_max_ml_per_kg_hr": at_risk,
+            }
+        maximum = values["max_ml_per_kg_hr"]
+        values["start_ml_per_kg_hr"] = min(values["start_ml_per_kg_hr"], maximum)
+        if values["at_risk_max_ml_per_kg_hr"] is not None:
+            values["at_risk_max_ml_per_kg_hr"] = min(values["at_risk_max_ml_per_kg_hr"], maximum)
+        return AppliedLimits(
+            protocol=replace(own, **values),
+            indication=indication,
+            limit=row,
+            off_label=row is None,
+            at_risk_is_agency_policy=policy,
+            label_rows=True,
+        )
+
+    def protocol_for(self, indication: str | None) -> clinical.TitrationProtocol:
+        """The titration protocol for an order treating ``indication`` (see ``limits_for``)."""
+        return self.limits_for(indication).protocol
 
     def clean(self):
         sizes = self.vial_sizes_mg
@@ -219,6 +320,35 @@ class LabelLimit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product} for {self.get_indication_display()}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppliedLimits:
+    """The limits an order is planned by, and where they come from, in words for the plan."""
+
+    protocol: clinical.TitrationProtocol
+    indication: str
+    limit: LabelLimit | None = None
+    off_label: bool = False
+    at_risk_is_agency_policy: bool = False
+    label_rows: bool = False  # the catalog holds per-indication limits for this product
+
+    @property
+    def indication_label(self) -> str:
+        return Indication(self.indication).label if self.indication else ""
+
+    def basis(self, *, at_risk: bool) -> str:
+        """Which label's maximum applies, for the plan's "never above" line."""
+        name = self.protocol.product_name
+        if at_risk and self.protocol.at_risk_max_ml_per_kg_hr is not None and self.at_risk_is_agency_policy:
+            return f"agency ceiling: {name}'s label asks for the minimum rate practicable"
+        if not self.indication:
+            return f"{name}'s own limits: no indication named"
+        if self.off_label:
+            return f"off-label for {self.indication_label}: the most conservative of {name}'s labelled indications"
+        if not self.label_rows:
+            return f"{name}'s own limits: the catalog holds no limits per indication for it"
+        return f"{name} label for {self.indication_label}"
 
 
 class TherapyOrderQuerySet(models.QuerySet):

@@ -5,15 +5,18 @@ from crispy_forms.layout import Column, Fieldset, Layout, Row
 from django import forms
 from django.utils import timezone
 
-from visits.models import Product, TherapyOrder
+from visits.models import Indication, Product, TherapyOrder
+from visits.orders import services as order_services
+from visits.orders.presets import PRESETS
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 # Plausible dose ranges per rule: a number outside is a typing error, not a prescription (IVIG up to
-# 2 g/kg per cycle, infliximab up to 10 mg/kg, cyclophosphamide 500-1,000 mg/m2, flat doses up to 1 g).
+# 2 g/kg per cycle, infliximab up to 10 mg/kg, methylprednisolone high-dose 30 mg/kg, cyclophosphamide
+# 500-1,000 mg/m2, flat doses up to 1 g).
 DOSE_LIMITS = {
     TherapyOrder.DoseRule.G_PER_KG: (Decimal("0.1"), Decimal("3")),
-    TherapyOrder.DoseRule.MG_PER_KG: (Decimal("0.5"), Decimal("20")),
+    TherapyOrder.DoseRule.MG_PER_KG: (Decimal("0.5"), Decimal("30")),
     TherapyOrder.DoseRule.MG_PER_M2: (Decimal("50"), Decimal("1500")),
     TherapyOrder.DoseRule.FLAT_MG: (Decimal("1"), Decimal("2000")),
 }
@@ -47,8 +50,11 @@ class TherapyOrderForm(forms.ModelForm):
         model = TherapyOrder
         fields = [
             "product",
+            "diagnosis",
             "dose_rule",
             "dose_amount",
+            "dose_outside_label_reason",
+            "high_dose_confirmation",
             "weight_method",
             "regimen",
             "days_per_cycle",
@@ -75,23 +81,44 @@ class TherapyOrderForm(forms.ModelForm):
             "notes": forms.Textarea(attrs={"rows": 2}),
         }
 
-    def __init__(self, *args, patient, **kwargs):
+    def __init__(self, *args, patient, preset=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.patient = patient
+        self.calc = None
         self.fields["product"].queryset = Product.objects.filter(is_active=True)
         self.fields["product"].label_from_instance = lambda product: (
             f"{product.name} ({product.get_therapy_display()}, {product.manufacturer})"
         )
+        diagnoses = list(patient.diagnoses.all())
+        diagnosis = self.fields["diagnosis"]
+        diagnosis.queryset = patient.diagnoses.all()
+        diagnosis.label = "Diagnosis treated (the indication)"
+        diagnosis.empty_label = "No indication named"
+        diagnosis.label_from_instance = lambda item: (
+            f"{item.icd10_code} {item.description} → {Indication(Indication.for_icd10(item.icd10_code)).label}"
+        )
+        diagnosis.help_text = "The label's limits for this indication apply; another indication is off-label."
+        self.fields["dose_outside_label_reason"].help_text = "Needed when the dose is outside the label's range."
+        self.fields[
+            "high_dose_confirmation"
+        ].help_text = "Needed above the product's single-dose ceiling: the second person's name and the reason."
         if not self.instance.pk:
             self.fields["prescriber"].initial = patient.prescriber_name
             self.fields.pop("status")
+            if diagnoses:
+                diagnosis.initial = diagnoses[0].pk  # primary first
+        self.preset = PRESETS.get(preset) if preset else None
+        if self.preset and not self.is_bound:
+            self._apply_preset(self.preset, diagnoses)
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
         self.helper.layout = Layout(
             Fieldset(
                 "Product and dose",
-                Row(Column("product", css_class="col-md-6"), Column("dose_rule"), Column("dose_amount")),
+                Row(Column("diagnosis", css_class="col-md-6"), Column("product", css_class="col-md-6")),
+                Row(Column("dose_rule"), Column("dose_amount")),
+                Row(Column("dose_outside_label_reason"), Column("high_dose_confirmation")),
                 Row(Column("weight_method"), Column("first_infusion"), Column("product_switch")),
             ),
             Fieldset(
@@ -109,6 +136,17 @@ class TherapyOrderForm(forms.ModelForm):
             ),
         )
 
+    def _apply_preset(self, preset, diagnoses):
+        for name, value in preset.fields.items():
+            self.initial[name] = value
+        if preset.product:
+            product = Product.objects.filter(name=preset.product, is_active=True).first()
+            if product is not None:
+                self.initial["product"] = product.pk
+        matching = [item for item in diagnoses if Indication.for_icd10(item.icd10_code) in preset.indications]
+        if matching:
+            self.initial["diagnosis"] = matching[0].pk
+
     def clean_start_date(self):
         start = self.cleaned_data["start_date"]
         if not self.instance.pk and start < timezone.localdate():
@@ -123,4 +161,16 @@ class TherapyOrderForm(forms.ModelForm):
             if not low <= amount <= high:
                 label = TherapyOrder.DoseRule(rule).label
                 self.add_error("dose_amount", f"A dose in {label} is between {low:g} and {high:g}; check the number.")
+        diagnosis = cleaned.get("diagnosis")
+        self.instance.indication = Indication.for_icd10(diagnosis.icd10_code) if diagnosis else ""
         return cleaned
+
+    def _post_clean(self):
+        """With the order complete, the label's checks that need its dose: a dose outside the indication's range
+        needs the prescriber's reason, a dose above the product's ceiling a second person's confirmation."""
+        super()._post_clean()
+        if self.errors:
+            return
+        self.calc = order_services.order_calculate(order=self.instance)
+        for name, message in self.calc.confirmations_needed.items():
+            self.add_error(name, message)

@@ -1,6 +1,6 @@
 """Therapy orders: the dose with its arithmetic, the warnings and blocks, and the visits they become."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -9,8 +9,9 @@ from django.utils import timezone
 
 from patients.models import Patient, PriorAuthorization, WeightMeasurement
 from visits import clinical
-from visits.models import TherapyOrder, Visit, VisitEvent
+from visits.models import AppliedLimits, TherapyOrder, Visit, VisitEvent
 from visits.orders import regimens
+from visits.scig import plan as scig
 
 # Abatacept IV label tiers: < 60 kg 500 mg; 60-100 kg 750 mg; > 100 kg 1,000 mg.
 ABATACEPT_TIERS = [(60, 500), (100, 750, True), (None, 1000)]
@@ -55,6 +56,13 @@ class OrderCalculation:
     first_visit_minutes: int | None = None
     later_visit_minutes: int | None = None
     rate_label_unit: str = ""
+    limits: AppliedLimits | None = None  # the label limits of the order's indication, or the product's own
+    final_concentration_mg_per_ml: Decimal | None = None
+    # A field of the order that must be filled before it can be saved, with the reason (dose outside the label's
+    # range for the indication; a dose above the product's single-dose ceiling).
+    confirmations_needed: dict[str, str] = field(default_factory=dict)
+    first_infusion_reason: str = ""  # why the order's first visit is a first infusion, or ""
+    scig_plan: scig.ScigPlan | None = None  # SCIG: the weekly dose divided over infusion sites
     warnings: list[str] = field(default_factory=list)
     blocks: list[str] = field(default_factory=list)
 
@@ -73,6 +81,28 @@ def to_mg(dose: clinical.Dose) -> Decimal:
 
 def latest_weight(patient: Patient) -> WeightMeasurement | None:
     return patient.weights.order_by("-measured_on", "-recorded_at").first()
+
+
+# Statuses of a visit whose infusion was given (or is being given): the patient has had this drug.
+INFUSION_GIVEN = (Visit.Status.INFUSING, Visit.Status.OBSERVING, Visit.Status.COMPLETED, Visit.Status.SIGNED)
+
+
+def first_infusion_reason(order: TherapyOrder) -> str:
+    """Why the order's first visit gets the first-infusion rates and the 60-minute observation (DESIGN §3), or "".
+
+    Derived, not only flagged: the order says so; or it switches product (the IVIG labels restart at the minimum
+    rate, and rituximab after a switch starts at 50 mg/hr); or the patient has no documented infusion of this drug.
+    """
+    if order.first_infusion:
+        return "the order says this is the first infusion of this therapy"
+    if order.product_switch:
+        return "a product switch: the titration restarts at the first-infusion rates"
+    given = Visit.objects.filter(
+        patient_id=order.patient_id, order__product__therapy=order.product.therapy, status__in=INFUSION_GIVEN
+    )
+    if not given.exists():
+        return f"no documented {order.product.get_therapy_display()} infusion for this patient"
+    return ""
 
 
 def splits_dose_over_days(order: TherapyOrder) -> bool:
@@ -149,13 +179,27 @@ def order_calculate(
     calc.vials = clinical.best_vial_combination(
         dose_amount=dose.amount, vial_sizes=[Decimal(size) / per_unit for size in product.vial_sizes_mg]
     )
+    calc.limits = limits = product.limits_for(order.indication)
+    if limits.off_label:
+        calc.warnings.append(
+            f"Off-label for {limits.indication_label}: the most conservative limits of {product.name} are used."
+        )
+    _check_label_dose(order=order, calc=calc)
+    blocks_before = len(calc.blocks)
+    _check_concentration_and_ceiling(order=order, calc=calc)
+    if len(calc.blocks) > blocks_before:
+        return calc  # no plan at a concentration outside the label's range
     at_risk = patient.at_renal_or_thrombosis_risk
     if at_risk and product.rate_basis == product.RateBasis.WEIGHT:
         risks = " and ".join(
             name for name, flag in (("renal", patient.renal_risk), ("thrombosis", patient.thrombosis_risk)) if flag
         )
-        if product.at_risk_max_ml_per_kg_hr is not None:
-            calc.warnings.append(f"{risks.capitalize()} risk: the reduced maximum rate of {product.name} applies.")
+        if limits.protocol.at_risk_max_ml_per_kg_hr is not None:
+            policy = " (agency policy: the label asks for the minimum rate practicable)"
+            calc.warnings.append(
+                f"{risks.capitalize()} risk: the reduced maximum rate of {product.name} applies"
+                f"{policy if limits.at_risk_is_agency_policy else ''}."
+            )
         else:
             calc.warnings.append(
                 f"{risks.capitalize()} risk: {product.name}'s label gives no reduced maximum; infuse at the minimum "
@@ -169,22 +213,125 @@ def order_calculate(
         )
     plan_args = {
         "start": infusion_start,
-        "protocol": product.protocol(),
+        "protocol": limits.protocol,
         "weight_kg": weight,
         "volume_ml": calc.volume_ml,
         "at_risk": at_risk,
         "product_switch": order.product_switch,
         "concentration_mg_per_ml": product.concentration_mg_per_ml,
     }
-    calc.first_plan = clinical.titration_plan(first_infusion=order.first_infusion, **plan_args)
+    calc.first_infusion_reason = first_infusion_reason(order)
+    calc.first_plan = clinical.titration_plan(first_infusion=bool(calc.first_infusion_reason), **plan_args)
     calc.later_plan = clinical.titration_plan(first_infusion=False, **{**plan_args, "product_switch": False})
+    if product.rate_basis != product.RateBasis.FIXED_DURATION and limits.indication:
+        basis = limits.basis(at_risk=at_risk and product.rate_basis == product.RateBasis.WEIGHT)
+        calc.first_plan, calc.later_plan = (
+            replace(plan, max_reason=f"{plan.max_reason} ({basis})") for plan in (calc.first_plan, calc.later_plan)
+        )
     calc.first_visit_minutes = clinical.planned_visit_minutes(
-        infusion_minutes=calc.first_plan.total_infusion_minutes, first_infusion=order.first_infusion
+        infusion_minutes=calc.first_plan.total_infusion_minutes, first_infusion=bool(calc.first_infusion_reason)
     )
     calc.later_visit_minutes = clinical.planned_visit_minutes(
         infusion_minutes=calc.later_plan.total_infusion_minutes, first_infusion=False
     )
+    # SCIG (Hizentra): the weekly volume is divided over infusion sites within the label's per-site volume and rate
+    # (visits/scig/plan.py); its infusion time replaces the catalog's fixed minutes. PI switching from IVIG takes
+    # the label's conversion of the previous IV dose instead of the ordered g/kg.
+    if product.therapy == "scig":
+        try:
+            calc.scig_plan = scig.scig_plan(
+                indication=order.indication or None,
+                weight_kg=weight,
+                g_per_kg=order.dose_amount,
+                previous_iv_dose_g=order.previous_iv_dose_g,
+                previous_iv_interval_weeks=order.previous_iv_interval_weeks,
+                sites_ordered=order.sites_per_infusion,
+            )
+        except ValueError as error:  # scig.PlanRefused included: a site would be overfilled as ordered
+            calc.blocks.append(f"The infusion sites cannot be planned: {error}")
+            return calc
+        calc.warnings.extend(calc.scig_plan.warnings)
+        calc.dose_per_cycle = calc.dose_per_infusion = clinical.Dose(
+            amount=calc.scig_plan.dose.grams, unit="g", lines=calc.scig_plan.dose.lines
+        )
+        calc.volume_ml, calc.volume_line = calc.scig_plan.volume_ml, calc.scig_plan.volume_line
+        calc.vials = clinical.best_vial_combination(
+            dose_amount=calc.scig_plan.dose.grams, vial_sizes=[Decimal(size) / 1000 for size in product.vial_sizes_mg]
+        )
+        is_first = bool(calc.first_infusion_reason)
+        for name, sites, first in (
+            ("first_plan", calc.scig_plan.first if is_first else calc.scig_plan.later, is_first),
+            ("later_plan", calc.scig_plan.later, False),
+        ):
+            protocol = clinical.TitrationProtocol.fixed_duration(
+                product_name=product.name, infusion_duration_min=sites.infusion_minutes
+            )
+            plan = clinical.titration_plan(
+                protocol=protocol, weight_kg=weight, volume_ml=calc.volume_ml, start=infusion_start
+            )
+            setattr(calc, name, plan)
+            minutes = clinical.planned_visit_minutes(infusion_minutes=plan.total_infusion_minutes, first_infusion=first)
+            setattr(calc, name.replace("plan", "visit_minutes"), minutes)
     return calc
+
+
+def _dose_in_rule(amount: Decimal, *, rule: str, to_rule: str) -> Decimal | None:
+    """The ordered amount in the unit of the label's dose rule (g/kg and mg/kg convert), or None."""
+    if rule == to_rule:
+        return amount
+    if (rule, to_rule) == (TherapyOrder.DoseRule.MG_PER_KG, TherapyOrder.DoseRule.G_PER_KG):
+        return amount / 1000
+    if (rule, to_rule) == (TherapyOrder.DoseRule.G_PER_KG, TherapyOrder.DoseRule.MG_PER_KG):
+        return amount * 1000
+    return None
+
+
+def _check_label_dose(*, order: TherapyOrder, calc: OrderCalculation) -> None:
+    """A dose outside the label's range for the order's indication needs the prescriber's reason."""
+    limit = calc.limits.limit if calc.limits else None
+    if limit is None or not limit.dose_rule or order.dose_amount is None or order.dose_outside_label_reason.strip():
+        return
+    amount = _dose_in_rule(Decimal(order.dose_amount), rule=order.dose_rule, to_rule=limit.dose_rule)
+    if amount is None:
+        return
+    low, high = limit.dose_min, limit.dose_max
+    if (low is not None and amount < low) or (high is not None and amount > high):
+        unit = TherapyOrder.DoseRule(limit.dose_rule).label
+        if unit == TherapyOrder.DoseRule.FLAT_MG.label:
+            unit = "mg"
+        span = f"{clinical.fmt(low)} {unit}" if low == high else f"{clinical.fmt(low)}–{clinical.fmt(high)} {unit}"
+        calc.confirmations_needed["dose_amount"] = (
+            f"{order.product.name}'s label for {calc.limits.indication_label} gives {span} "
+            f"({limit.source}); for {clinical.fmt(amount)} {unit} give the prescriber's reason below."
+        )
+
+
+def _check_concentration_and_ceiling(*, order: TherapyOrder, calc: OrderCalculation) -> None:
+    """The final concentration within the label's range (a block); a dose above the single-dose ceiling needs a
+    second person's confirmation."""
+    product = order.product
+    dose_mg = to_mg(calc.dose_per_infusion)
+    dose_text = f"{dose_mg.quantize(Decimal('0.1')).normalize():,f}"
+    if product.diluted_volume_ml:
+        concentration = dose_mg / Decimal(product.diluted_volume_ml)
+        how = f"{dose_text} mg in {product.diluted_volume_ml} mL is {concentration:.1f} mg/mL"
+    else:
+        concentration = Decimal(product.concentration_mg_per_ml)
+        how = f"{dose_text} mg at {clinical.fmt(concentration)} mg/mL"
+    calc.final_concentration_mg_per_ml = concentration
+    low, high = product.min_concentration_mg_per_ml, product.max_concentration_mg_per_ml
+    if (low is not None and concentration < low) or (high is not None and concentration > high):
+        span = f"{clinical.fmt(low or Decimal(0))}–{clinical.fmt(high)}" if high is not None else f"≥ {low}"
+        calc.blocks.append(
+            f"Blocked: {product.name} {how}, outside its safe final concentration of {span} mg/mL. "
+            "Check the dose or the dilution with the pharmacy."
+        )
+    ceiling = product.max_single_dose_mg
+    if ceiling and dose_mg > ceiling and not order.high_dose_confirmation.strip():
+        calc.confirmations_needed["high_dose_confirmation"] = (
+            f"{product.name} {dose_text} mg is above its single-dose ceiling of {ceiling:,} mg: a second "
+            "person confirms it here with their name and the reason."
+        )
 
 
 def order_regimen(order: TherapyOrder) -> regimens.Regimen:
@@ -247,7 +394,7 @@ def order_plan_visits(
         current = existing.get(key)
         if start < now or (current is not None and (current.is_documented or current.planned_start < now)):
             continue  # the past and anything already charted stay as they are
-        is_first = order.first_infusion and key == first_key
+        is_first = bool(calc.first_infusion_reason) and key == first_key
         plan = calc.first_plan if is_first else calc.later_plan
         planned.append(
             PlannedVisit(
@@ -279,8 +426,8 @@ def order_save(*, order: TherapyOrder, by, since: datetime | None = None) -> tup
     is only moved back when loading history, e.g. the demonstration data.
     """
     calc = order_calculate(order=order)
-    if calc.blocks:
-        raise OrderBlocked(calc.blocks)
+    if calc.blocks or calc.confirmations_needed:
+        raise OrderBlocked(calc.blocks + list(calc.confirmations_needed.values()))
     order.dosing_weight_kg = calc.dosing_weight.kg.quantize(Decimal("0.01"))
     order.calculated_from_weight_kg = calc.weight.weight_kg
     order.dose_per_cycle_mg = to_mg(calc.dose_per_cycle).quantize(Decimal("0.1"))

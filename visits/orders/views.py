@@ -11,6 +11,7 @@ from patients.models import Patient
 from visits.models import TherapyOrder
 from visits.orders import services as order_services
 from visits.orders.forms import TherapyOrderForm
+from visits.orders.presets import PRESETS
 
 
 def _preview_context(form):
@@ -18,7 +19,7 @@ def _preview_context(form):
     if not form.is_valid():
         return {"form": form, "calc": None, "planned": []}
     order = form.save(commit=False)
-    calc = order_services.order_calculate(order=order)
+    calc = form.calc or order_services.order_calculate(order=order)
     planned = [] if calc.blocks else order_services.order_plan_visits(order=order, calc=calc)
     return {
         "form": form,
@@ -33,8 +34,15 @@ def _order_form_page(request, *, patient, order=None):
     preview_url = (
         reverse("orders:edit_preview", args=[order.pk]) if order else reverse("orders:preview", args=[patient.pk])
     )
-    form = TherapyOrderForm(request.POST or None, instance=order, patient=patient)
-    context = {"patient": patient, "order": order, "form": form, "preview_url": preview_url}
+    form = TherapyOrderForm(request.POST or None, instance=order, patient=patient, preset=request.GET.get("preset"))
+    context = {
+        "patient": patient,
+        "order": order,
+        "form": form,
+        "preview_url": preview_url,
+        "presets": PRESETS.values(),
+        "preset": form.preset,
+    }
     if request.method == "POST" and "save" in request.POST and form.is_valid():
         try:
             saved, visits = order_services.order_save(order=form.save(commit=False), by=request.user)
@@ -87,7 +95,8 @@ def order_edit_preview(request, pk):
 @role_required(is_coordinator, is_nurse)
 def order_detail(request, pk):
     order = get_object_or_404(
-        TherapyOrder.objects.visible_to(request.user).select_related("patient", "product", "created_by"), pk=pk
+        TherapyOrder.objects.visible_to(request.user).select_related("patient", "product", "created_by", "diagnosis"),
+        pk=pk,
     )
     calc = order_services.order_calculate(order=order)
     visits = order.visits.select_related("nurse", "patient").order_by("planned_start")

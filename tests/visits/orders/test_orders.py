@@ -60,8 +60,10 @@ def test_renal_risk_applies_the_reduced_maximum_and_says_so(patient_70kg):
     patient_70kg.renal_risk = True
     patient_70kg.save()
     calc = order_services.order_calculate(order=octagam_order(patient_70kg))
-    assert calc.first_plan.max_ml_per_hr == Decimal("138.6")
-    assert all(step.ml_per_hr <= Decimal("138.6") for step in calc.first_plan.steps)
+    # Octagam 10% label: '3.3 mg/kg/min (0.03 mL/kg/min)'; the lower figure, 0.03 × 70 kg × 60 = 126.0 mL/hr
+    # (the catalog held 0.033, planning 138.6).
+    assert calc.first_plan.max_ml_per_hr == Decimal("126.0")
+    assert all(step.ml_per_hr <= Decimal("126.0") for step in calc.first_plan.steps)
     assert any("reduced maximum" in warning for warning in calc.warnings)
 
 
@@ -105,7 +107,8 @@ def test_saving_an_ivig_order_plans_five_consecutive_days_every_four_weeks_at_9_
     assert [s.date() for s in starts[:5]] == [first + timedelta(days=n) for n in range(5)]
     assert starts[5].date() == first + timedelta(weeks=4)
     assert visits[0].dose_mg == Decimal("28000") and visits[0].volume_ml == Decimal("280")
-    assert visits[0].planned_minutes == 30 + 145 + 30
+    # No documented IVIG infusion for this patient: the first visit is a first infusion, observed 60 min.
+    assert visits[0].planned_minutes == 30 + 145 + 60 and visits[1].planned_minutes == 30 + 145 + 30
 
 
 def test_first_infusion_gets_60_minutes_of_observation_only_on_the_first_visit(patient_70kg):

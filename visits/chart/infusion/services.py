@@ -133,7 +133,11 @@ def plan_snapshot(visit: Visit, plan: clinical.TitrationPlan) -> dict:
         "product": product.name,
         "step_interval_min": product.step_interval_min,
         "label_rate_unit": product.label_rate_unit,
-        "protocol": {name: clinical.plain_data(value) for name, value in asdict(product.protocol()).items()},
+        "indication": visit.order.indication,
+        "protocol": {
+            name: clinical.plain_data(value)
+            for name, value in asdict(product.protocol_for(visit.order.indication)).items()
+        },
         "taken_at": timezone.now().isoformat(),
     }
 

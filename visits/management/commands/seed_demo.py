@@ -4,6 +4,7 @@ from patients import demo as patient_demo
 from visits.demo import charts as demo_charts
 from visits.demo import notifications as demo_notifications
 from visits.demo import orders as visit_demo
+from visits.demo import scig as demo_scig
 
 
 class Command(BaseCommand):
@@ -15,6 +16,7 @@ class Command(BaseCommand):
         visit_demo.seed_nurses(users)
         orders = visit_demo.seed_orders(users)
         charts = demo_charts.seed_charts(users)
+        demo_scig.seed_scig(users)
         demo_notifications.seed_notifications(users)
         self.stdout.write(
             self.style.SUCCESS(

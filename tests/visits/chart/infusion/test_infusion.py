@@ -181,8 +181,9 @@ def test_the_reduced_maximum_applies_to_a_patient_at_renal_risk(cast):
     with pytest.raises(ValidationError) as refused:
         infusion_start(visit=visit, nurse=cast.assigned_nurse, at=NOW, rate_ml_per_hr=Decimal("140"))
     message = refused.value.message_dict["rate_ml_per_hr"][0]
-    assert "maximum of 138.6 mL/hr" in message  # 0.033 mL/kg/min × 70 kg × 60
-    assert "reduced maximum 0.033 mL/kg/min for renal or thrombosis risk" in message
+    # Octagam 10% label: '3.3 mg/kg/min (0.03 mL/kg/min)', the lower figure: 0.03 × 70 kg × 60 (was 0.033, 138.6).
+    assert "maximum of 126.0 mL/hr" in message
+    assert "reduced maximum 0.03 mL/kg/min for renal or thrombosis risk" in message
 
 
 def test_starting_twice_is_refused_saying_when_it_started(cast):
