@@ -264,6 +264,8 @@ CHECKIN_RADIUS_M = env.int("CHECKIN_RADIUS_M", default=200)
 CHECKIN_OPENS_BEFORE_MIN = env.int("CHECKIN_OPENS_BEFORE_MIN", default=120)
 # The volume infused may exceed the bag (and what the recorded rates could deliver) by this much: priming and flush.
 INFUSION_VOLUME_TOLERANCE_ML = env.int("INFUSION_VOLUME_TOLERANCE_ML", default=25)
+# A weekly SCIG dose not logged this many days after it was due reaches the coordinator's alert queue.
+SCIG_MISSED_DOSE_GRACE_DAYS = env.int("SCIG_MISSED_DOSE_GRACE_DAYS", default=1)
 
 # --- The agency ------------------------------------------------------------------
 AGENCY_NAME = env.str("AGENCY_NAME", default="Home Infusion Nursing")

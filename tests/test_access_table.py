@@ -145,6 +145,22 @@ def vial_kwargs(cast):
     return {"pk": pk, "vial_pk": vial.pk}
 
 
+def scig_taught(cast):
+    """The first patient on SCIG at home, taught and signed off (no URL arguments)."""
+    from tests.visits.portal.scig_helpers import taught
+
+    taught(cast.patient, nurse=cast.assigned_nurse)
+    return {}
+
+
+def scig_visit_pk(cast):
+    """A Hizentra (SCIG) visit of the first patient assigned to the assigned nurse (one per test)."""
+    from tests.factories import OrderFactory, VisitFactory, product
+
+    order = OrderFactory(patient=cast.patient, product=product("Hizentra"), regimen="weekly", days_per_cycle=1)
+    return {"pk": VisitFactory(order=order, patient=cast.patient, nurse=cast.assigned_nurse).pk}
+
+
 TABLE: dict[str, Row] = {
     # name                                anonymous patient other  nurse  unassigned coordinator
     "home": Row((LOGIN, 302, 302, 302, 302, 302)),
@@ -190,6 +206,8 @@ TABLE: dict[str, Row] = {
     "portal:journal": Row((LOGIN, 200, 200, 403, 403, 403)),
     "portal:journal_add": Row((LOGIN, 400, 400, 403, 403, 403), method="post"),
     "portal:journal_edit": Row((LOGIN, 400, 404, 403, 403, 403), kwargs=journal_entry_pk, method="post"),
+    "portal:self_infusions": Row((LOGIN, 200, 200, 403, 403, 403)),
+    "portal:self_infusion_add": Row((LOGIN, 400, 404, 403, 403, 403), kwargs=scig_taught, method="post"),
     "portal:preferences": Row((LOGIN, 200, 200, 403, 403, 403)),
     "portal:follow_up": Row((LOGIN, 200, 404, 403, 403, 403), kwargs=follow_up_pk),
     "notifications:inbox": Row((LOGIN, 403, 403, 200, 200, 200)),
@@ -245,6 +263,8 @@ TABLE: dict[str, Row] = {
     "visits:infusion_end": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
     "visits:vitals_add": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
     "visits:assessment_add": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
+    "scig:teaching": Row((LOGIN, 403, 403, 200, 404, 200), kwargs=scig_visit_pk),
+    "scig:teaching_sign": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=scig_visit_pk, method="post"),
 }
 
 # The Django admin is for superusers only; every admin page sends other roles to the admin login.

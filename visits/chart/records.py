@@ -13,7 +13,17 @@ from visits.chart.checklist.services import CHECK_LABELS
 from visits.chart.infusion.services import SHORT_REASONS
 from visits.chart.selectors import dose_text
 from visits.chart.signoff.services import GRADE_MEANINGS, SYMPTOMS
-from visits.models import Addendum, Assessment, PreInfusionChecklist, Reaction, VialUsed, Visit, VisitVerification
+from visits.models import (
+    Addendum,
+    Assessment,
+    PreInfusionChecklist,
+    Reaction,
+    SelfInfusion,
+    SelfInfusionVial,
+    VialUsed,
+    Visit,
+    VisitVerification,
+)
 
 LOT_MAX_LENGTH = VialUsed._meta.get_field("lot_number").max_length
 
@@ -48,16 +58,40 @@ def recall_rows(lot: str) -> list[RecalledVisit]:
     return list(rows.values())
 
 
+@dataclass
+class RecalledSelfInfusion:
+    self_infusion: SelfInfusion
+    vials: list[SelfInfusionVial] = field(default_factory=list)
+
+
+def recall_self_infusion_rows(lot: str) -> list[RecalledSelfInfusion]:
+    """Every self-infusion a patient logged with the lot (case-insensitive exact), in one query."""
+    vials = (
+        SelfInfusionVial.objects.filter(lot_number__iexact=lot)
+        .select_related("product", "self_infusion__patient", "self_infusion__order__product")
+        .order_by(
+            "self_infusion__patient__last_name", "self_infusion__patient__first_name", "self_infusion__infused_at", "pk"
+        )
+    )
+    rows: dict[int, RecalledSelfInfusion] = {}
+    for vial in vials:
+        row = rows.setdefault(vial.self_infusion_id, RecalledSelfInfusion(self_infusion=vial.self_infusion))
+        row.vials.append(vial)
+    return list(rows.values())
+
+
 @role_required(is_coordinator)
 def recall(request):
     lot = request.GET.get("lot", "").strip()
     error = ""
     rows = []
+    self_infused = []
     if len(lot) > LOT_MAX_LENGTH:
         error = f"A lot number has at most {LOT_MAX_LENGTH} characters."
     elif lot:
         rows = recall_rows(lot)
-    patients = {row.visit.patient_id for row in rows}
+        self_infused = recall_self_infusion_rows(lot)
+    patients = {row.visit.patient_id for row in rows} | {row.self_infusion.patient_id for row in self_infused}
     reactions = sum(len(row.reactions) for row in rows)
     return render(
         request,
@@ -66,6 +100,7 @@ def recall(request):
             "lot": lot,
             "error": error,
             "rows": rows,
+            "self_infused": self_infused,
             "patient_count": len(patients),
             "reaction_count": reactions,
             "max_length": LOT_MAX_LENGTH,

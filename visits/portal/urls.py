@@ -13,6 +13,8 @@ urlpatterns = [
     path("journal/", journal.journal, name="journal"),
     path("journal/add/", journal.journal_add, name="journal_add"),
     path("journal/<int:pk>/edit/", journal.journal_edit, name="journal_edit"),
+    path("self-infusions/", views.self_infusions, name="self_infusions"),
+    path("self-infusions/add/", views.self_infusion_add, name="self_infusion_add"),
     path("reminders/", notifications.preferences, name="preferences"),
     path("follow-ups/<int:pk>/", notifications.follow_up, name="follow_up"),
 ]

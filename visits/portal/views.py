@@ -12,9 +12,10 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Prefetch
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.http.request import split_domain_port
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -27,9 +28,18 @@ from infusion_site.access import role_required
 from infusion_site.audit import record_access
 from infusion_site.roles import is_patient
 from patients import selectors as patient_selectors
-from visits.models import REMINDER_LEAD_CHOICES, CalendarFeed, RescheduleRequest, Therapy, Visit, new_feed_token
+from visits.models import (
+    REMINDER_LEAD_CHOICES,
+    CalendarFeed,
+    RescheduleRequest,
+    SelfInfusion,
+    Therapy,
+    Visit,
+    new_feed_token,
+)
 from visits.notifications.followups import open_follow_ups
 from visits.notifications.services import preference_for
+from visits.portal import self_infusion as scig_log
 from visits.portal.forms import RescheduleRequestForm
 
 UPCOMING_SHOWN = 10
@@ -266,6 +276,7 @@ def home(request):
         "webcal_url": "webcal://" + feed_url.split("://", 1)[1] if feed_url else "",
         "open_follow_ups": open_follow_ups(patient=patient, now=timezone.now()),
         "reminder_summary": reminder_summary(preference_for(request.user), patient),
+        "self_infusion": scig_log.self_infusion_summary(patient=patient, now=timezone.now()),
     }
     return render(request, "portal/home.html", context)
 
@@ -342,3 +353,105 @@ def calendar_feed(request, token):
     response["X-Robots-Tag"] = "noindex"
     patch_cache_control(response, private=True, no_store=True)
     return response
+
+
+# --- SCIG at home: the self-infusion log ------------------------------------------------------------
+
+SELF_INFUSIONS_PER_PAGE = 20
+
+
+@role_required(is_patient)
+@require_GET
+def self_infusions(request):
+    patient = patient_selectors.own_record(user=request.user)
+    record_access(patient)
+    logs = SelfInfusion.objects.filter(patient=patient).prefetch_related("vials")
+    page = Paginator(logs, SELF_INFUSIONS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "patient": patient,
+        "summary": scig_log.self_infusion_summary(patient=patient, now=timezone.now()),
+        "page": page,
+        "rows": [scig_log.logged_infusion(log, patient.zone) for log in page],
+    }
+    return render(request, "portal/self_infusions.html", context)
+
+
+@role_required(is_patient)
+@require_http_methods(["GET", "POST"])
+def self_infusion_add(request):
+    patient = patient_selectors.own_record(user=request.user)
+    order = scig_log.scig_order_for(patient)
+    if order is None:
+        raise Http404("No active SCIG order")
+    teaching = scig_log.teaching_for(patient)
+    if teaching is None:
+        context = {"patient": patient, "message": scig_log.NOT_TAUGHT_MESSAGE}
+        status = 403 if request.method == "POST" else 200
+        return render(request, "portal/self_infusion_not_taught.html", context, status=status)
+
+    zone, now = patient.zone, timezone.now()
+    options = {
+        "zone": zone,
+        "now": now,
+        "signed_at": teaching.signed_at,
+        "site_limit": scig_log.later_site_volume_limit(order),
+    }
+    product = order.product
+    status = 200
+    if request.method == "GET":
+        form = scig_log.SelfInfusionForm(
+            initial={"infused_at": timezone.localtime(now, zone).strftime("%Y-%m-%dT%H:%M")}, **options
+        )
+        vials = scig_log.vial_formset(None, product=product, rows=[])
+    elif "add_vial" in request.POST:
+        # Another vial row; what was typed is shown again, checked only when the log is saved.
+        initial = scig_log.posted_initial(scig_log.SelfInfusionForm(**options), request.POST)
+        form = scig_log.SelfInfusionForm(initial=initial, **options)
+        vials = scig_log.vial_formset(None, product=product, rows=scig_log.posted_vial_rows(request.POST))
+    else:
+        form = scig_log.SelfInfusionForm(request.POST, **options)
+        form_ok = form.is_valid()
+        started = form.cleaned_data.get("infused_at")
+        infused_on = timezone.localtime(started, zone).date() if started else None
+        vials = scig_log.vial_formset(request.POST, product=product, infused_on=infused_on)
+        vials_ok = vials.is_valid()
+        if form_ok and vials_ok:
+            try:
+                scig_log.self_infusion_log(
+                    patient=patient,
+                    order=order,
+                    infused_at=started,
+                    sites=form.cleaned_data["sites"],
+                    vials=vials.entries(),
+                    local_reactions=form.cleaned_data["local_reactions"],
+                    systemic_reaction=form.cleaned_data["systemic_reaction"],
+                    notes=form.cleaned_data["notes"],
+                    by=request.user,
+                )
+            except ValidationError as refused:
+                _vial_refusals(vials, refused)
+                form.add_service_errors(refused)
+            else:
+                if form.cleaned_data["systemic_reaction"].strip():
+                    messages.warning(
+                        request,
+                        "Your infusion is logged and your care team will see what you felt. If you feel worse, "
+                        f"call us at {settings.AGENCY_PHONE}; in an emergency, call 911.",
+                    )
+                else:
+                    messages.success(request, "Your infusion is logged. Thank you.")
+                return redirect("portal:self_infusions")
+        messages.error(request, "Your infusion is not logged yet. Please see the messages below.")
+        status = 400
+    context = {"patient": patient, "order": order, "form": form, "vials": vials, "agency_phone": settings.AGENCY_PHONE}
+    return render(request, "portal/self_infusion_form.html", context, status=status)
+
+
+def _vial_refusals(vials, refused: ValidationError) -> None:
+    """Put the service's vial messages ("vial-0-expires_on") next to their row; leave the rest for the form."""
+    if not hasattr(refused, "error_dict"):
+        return
+    for key in [key for key in refused.error_dict if key.startswith(f"{scig_log.VIAL_PREFIX}-")]:
+        _, number, field = key.split("-", 2)
+        if number.isdigit() and int(number) < len(vials.forms):
+            vials.forms[int(number)].add_error(field, refused.error_dict.pop(key))
