@@ -6,15 +6,19 @@ another device, with fresh data); a plain post is redirected to the section afte
 with the section's messages. Every refusal leaves the chart as it was.
 """
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 
 from infusion_site.access import role_required
 from infusion_site.audit import record_access
@@ -24,7 +28,7 @@ from patients.services import ServiceError
 from visits.chart.rules import ChartConflict, ensure_editable, ensure_nurse_of
 from visits.chart.sections import SECTION_KEYS, SECTIONS
 from visits.chart.selectors import last_reaction
-from visits.models import Visit
+from visits.models import ClientWrite, Visit
 
 
 def chart_visit(request, pk):
@@ -118,6 +122,64 @@ def _hidden_field_errors(form) -> str | None:
     return " ".join(errors) or None
 
 
+# A tablet names each write with its own id (a UUID) and the time the nurse recorded it, as form fields or headers.
+CLIENT_ID_FIELD, CLIENT_AT_FIELD = "client_id", "client_at"
+CLIENT_ID_HEADER, CLIENT_AT_HEADER = "X-Client-Write-Id", "X-Client-Recorded-At"
+
+
+class AlreadyApplied(Exception):
+    def __init__(self, write: ClientWrite):
+        super().__init__(str(write.client_id))
+        self.write = write
+
+
+def client_write(request) -> tuple[uuid.UUID | None, datetime | None]:
+    """The write's own id and recorded time, when the tablet sent them; ValueError when they are not readable."""
+    raw_id = request.POST.get(CLIENT_ID_FIELD) or request.headers.get(CLIENT_ID_HEADER) or ""
+    raw_at = request.POST.get(CLIENT_AT_FIELD) or request.headers.get(CLIENT_AT_HEADER) or ""
+    if not raw_id:
+        return None, None
+    client_id = uuid.UUID(raw_id[:40])
+    client_at = None
+    if raw_at:
+        client_at = datetime.fromisoformat(raw_at[:40])
+        if client_at.tzinfo is None:
+            raise ValueError("the recorded time needs its offset")
+    return client_id, client_at
+
+
+def _apply_once(request, visit, client_id, client_at, write: Callable[[], object]):
+    """Run ``write`` in one transaction with the record of ``client_id``: both happen, or neither does. A second
+    request with the same id meets the unique key (waiting for a racing first one to commit) and raises
+    AlreadyApplied with the first one's record."""
+    with transaction.atomic():
+        if client_id is not None:
+            try:
+                with transaction.atomic():
+                    ClientWrite.objects.create(
+                        client_id=client_id,
+                        visit=visit,
+                        user=request.user,
+                        action=request.resolver_match.url_name if request.resolver_match else "",
+                        client_at=client_at,
+                    )
+            except IntegrityError:
+                raise AlreadyApplied(ClientWrite.objects.get(client_id=client_id)) from None
+        return write()
+
+
+def _replayed(request, visit, key, done: ClientWrite):
+    """The answer to a write that was already applied: the section as it is now, and nothing changed. Only the
+    nurse who recorded it, on the same visit and the same kind of entry, gets that answer."""
+    action = request.resolver_match.url_name if request.resolver_match else ""
+    if done.user_id != request.user.pk or done.visit_id != visit.pk or done.action != action:
+        return section_answer(
+            request, visit, key, status=409, message="Not saved: this entry's id belongs to another entry."
+        )
+    when = timezone.localtime(done.received_at, visit.patient.zone).strftime("%H:%M")
+    return section_answer(request, visit, key, message=f"Already saved at {when}; nothing was changed.")
+
+
 def section_submit(
     request,
     visit,
@@ -137,6 +199,16 @@ def section_submit(
     """
     bound = {bound_key: form} if bound_key else form
     try:
+        client_id, client_at = client_write(request)
+    except ValueError:
+        return section_answer(
+            request, visit, key, status=400, message="Not saved: this entry's id from the tablet is not readable."
+        )
+    if client_id is not None:
+        done = ClientWrite.objects.filter(client_id=client_id).first()
+        if done is not None:  # applied before, perhaps before the chart was signed: answered as then
+            return _replayed(request, visit, key, done)
+    try:
         if editable:
             editable(visit)
     except ChartConflict as error:
@@ -144,7 +216,9 @@ def section_submit(
     if not form.is_valid():
         return section_answer(request, visit, key, bound=bound, status=400, message=_hidden_field_errors(form))
     try:
-        message = save(form.cleaned_data)
+        message = _apply_once(request, visit, client_id, client_at, lambda: save(form.cleaned_data))
+    except AlreadyApplied as applied:  # a racing replay of the same entry committed first
+        return _replayed(request, chart_visit(request, visit.pk), key, applied.write)
     except ChartConflict as error:
         return section_answer(request, chart_visit(request, visit.pk), key, status=409, message=str(error))
     except ValidationError as error:  # e.g. another tablet created the row a moment before

@@ -23,6 +23,7 @@ __all__ = [
     "VisitSignature",
     "Addendum",
     "OutcomeMeasure",
+    "ClientWrite",
 ]
 
 
@@ -324,3 +325,25 @@ class OutcomeMeasure(models.Model):
 
     def __str__(self) -> str:
         return f"Outcome measures on {self.measured_on:%Y-%m-%d}"
+
+
+class ClientWrite(models.Model):
+    """A chart write the tablet named with its own id: applied once, whatever the retries, double taps or replays.
+
+    The unique ``client_id`` is the guarantee (not a cache): a second request with the same id finds this row and
+    is answered as the first was, changing nothing. ``client_at`` is when the nurse recorded it on the tablet,
+    ``received_at`` when the server applied it; far apart, it was recorded offline.
+    """
+
+    client_id = models.UUIDField(unique=True)
+    visit = models.ForeignKey("visits.Visit", on_delete=models.CASCADE, related_name="client_writes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=40)
+    client_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["received_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.client_id}"
