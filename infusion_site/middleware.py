@@ -9,15 +9,38 @@ view runs, so LoginRequiredMiddleware sends them to the login page.
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.http import HttpResponse
-from django.shortcuts import resolve_url
 from django.utils import timezone
 
 BACKGROUND_POLL_HEADER = "X-Background-Poll"
 SIGNED_IN_AT = "_signed_in_at"
 LAST_SEEN_AT = "_last_seen_at"
+
+
+SIGNED_OUT_HEADER = "X-Signed-Out"
+
+
+def signed_out() -> HttpResponse:
+    """The answer to an in-page request without a session: 401, nothing swapped, the page and its forms intact."""
+    return HttpResponse(
+        "Signed out: sign in again to go on.",
+        status=401,
+        content_type="text/plain; charset=utf-8",
+        headers={SIGNED_OUT_HEADER: "1", "HX-Reswap": "none"},
+    )
+
+
+class InPageLoginRequiredMiddleware(LoginRequiredMiddleware):
+    """Django's login requirement, except that an in-page (htmx) request is answered 401 instead of being
+    redirected: a redirect would be followed and the login page swapped into the section being saved."""
+
+    def handle_no_permission(self, request, view_func):
+        if request.headers.get("HX-Request"):
+            return signed_out()
+        return super().handle_no_permission(request, view_func)
 
 
 class SessionLifetimeMiddleware:
@@ -35,9 +58,9 @@ class SessionLifetimeMiddleware:
             if idle or too_old:
                 logout(request)
                 if request.headers.get("HX-Request"):
-                    # An in-page update must not swap the login page into a corner of the chart: reload it whole.
-                    messages.info(request, "You were signed out. Please sign in again.")
-                    return HttpResponse(status=204, headers={"HX-Redirect": resolve_url(settings.LOGIN_URL)})
+                    # An in-page update must neither swap the login page into a corner of the chart nor leave
+                    # the page: the chart asks for the password in place and sends the same request again.
+                    return signed_out()
                 messages.info(
                     request,
                     f"You were signed out after {settings.SESSION_IDLE_TIMEOUT // 60} minutes without "

@@ -166,6 +166,7 @@ TABLE: dict[str, Row] = {
     "home": Row((LOGIN, 302, 302, 302, 302, 302)),
     "healthz": Row((200, 200, 200, 200, 200, 200)),
     "login": Row((200, 200, 200, 200, 200, 200)),
+    "resume_session": Row((400, 400, 400, 400, 400, 400), method="post"),  # a form posted empty
     "logout": Row((302, 302, 302, 302, 302, 302), method="post"),
     "password_change": Row((LOGIN, 200, 200, 200, 200, 200)),
     "password_change_done": Row((LOGIN, 200, 200, 200, 200, 200)),
