@@ -182,3 +182,18 @@ def infusing_visit(*, nurse_user, rates=(42, 84, 126), ended_minutes_ago=None, *
             rate_ml_per_hr=Decimal(rate),
         )
     return visit
+
+
+# A plausible set of vital signs as the chart's vitals form posts it (taken now, titration phase).
+VITALS_FORM = {
+    "taken_at": "",
+    "phase": "titration",
+    "temperature": "36.8",
+    "temperature_unit": "C",
+    "pulse": "76",
+    "systolic": "124",
+    "diastolic": "78",
+    "respiratory_rate": "16",
+    "spo2": "97",
+    "pain": "1",
+}

@@ -13,17 +13,7 @@ from django.utils import timezone
 from tests import factories
 from visits.models import Visit, VitalSigns
 
-SET = {
-    "taken_at": "",
-    "phase": "titration",
-    "temperature": "36.8",
-    "temperature_unit": "C",
-    "pulse": "76",
-    "systolic": "124",
-    "diastolic": "78",
-    "respiratory_rate": "16",
-    "spo2": "97",
-}
+SET = factories.VITALS_FORM
 
 
 def signed_in(user):

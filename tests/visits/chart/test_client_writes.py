@@ -14,18 +14,7 @@ from tests import factories
 from tests.conftest import client_for
 from visits.models import ClientWrite, Visit, VisitSignature, VitalSigns
 
-SET = {
-    "taken_at": "",
-    "phase": "titration",
-    "temperature": "36.8",
-    "temperature_unit": "C",
-    "pulse": "76",
-    "systolic": "124",
-    "diastolic": "78",
-    "respiratory_rate": "16",
-    "spo2": "97",
-    "pain": "1",
-}
+SET = factories.VITALS_FORM
 
 
 def checked_in(cast):

@@ -483,18 +483,7 @@ def htmx_post(client, url, data):
     return client.post(url, data, HTTP_HX_REQUEST="true")
 
 
-GOOD = {
-    "taken_at": "",
-    "phase": "titration",
-    "temperature": "36.8",
-    "temperature_unit": "C",
-    "pulse": "76",
-    "systolic": "124",
-    "diastolic": "78",
-    "respiratory_rate": "16",
-    "spo2": "97",
-    "pain": "1",
-}
+GOOD = factories.VITALS_FORM
 
 BAD_INPUTS = [
     ("temperature", "abc", {}, "Give the temperature as a number"),
