@@ -5,6 +5,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from patients.models import Patient
 from tests import factories
@@ -91,7 +92,8 @@ def test_header_shows_the_patients_last_reaction(cast, nurse_client):
 
     flags = text(header_flags(nurse_client, visit))
 
-    assert f"Last reaction: grade 2, {earlier.planned_start:%-d %b %Y}" in flags
+    onset_day = timezone.localtime(earlier.planned_start, cast.patient.zone)  # the chart shows the patient's days
+    assert f"Last reaction: grade 2, {onset_day:%-d %b %Y}" in flags
 
 
 @pytest.mark.parametrize("allergies", ["Penicillin: hives", ""])
