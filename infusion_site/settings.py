@@ -264,6 +264,10 @@ CHECKIN_RADIUS_M = env.int("CHECKIN_RADIUS_M", default=200)
 CHECKIN_OPENS_BEFORE_MIN = env.int("CHECKIN_OPENS_BEFORE_MIN", default=120)
 # The volume infused may exceed the bag (and what the recorded rates could deliver) by this much: priming and flush.
 INFUSION_VOLUME_TOLERANCE_ML = env.int("INFUSION_VOLUME_TOLERANCE_ML", default=25)
+# The offline chart (visits/chart/offline): pages kept on the tablet expire after this many hours; an entry sent
+# this many seconds after the nurse recorded it is shown as "recorded offline".
+OFFLINE_PAGES_MAX_AGE_HOURS = env.int("OFFLINE_PAGES_MAX_AGE_HOURS", default=24)
+RECORDED_OFFLINE_AFTER_S = env.int("RECORDED_OFFLINE_AFTER_S", default=120)
 # A weekly SCIG dose not logged this many days after it was due reaches the coordinator's alert queue.
 SCIG_MISSED_DOSE_GRACE_DAYS = env.int("SCIG_MISSED_DOSE_GRACE_DAYS", default=1)
 

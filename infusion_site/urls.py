@@ -15,6 +15,7 @@ urlpatterns = [
     path("portal/", include("visits.portal.urls")),
     path("alerts/", include("visits.alerts.urls")),
     path("notifications/", include("visits.notifications.urls")),
+    path("", include("visits.chart.offline.urls")),
     path("visits/", include("visits.chart.urls")),
     path("visits/", include("visits.scig.urls")),
     path("schedule/", include("visits.board.urls")),

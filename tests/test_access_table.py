@@ -167,6 +167,10 @@ TABLE: dict[str, Row] = {
     "healthz": Row((200, 200, 200, 200, 200, 200)),
     "login": Row((200, 200, 200, 200, 200, 200)),
     "resume_session": Row((400, 400, 400, 400, 400, 400), method="post"),  # a form posted empty
+    # The tablet's offline shell holds no patient data: anyone may fetch it.
+    "offline:worker": Row((200, 200, 200, 200, 200, 200)),
+    "offline:manifest": Row((200, 200, 200, 200, 200, 200)),
+    "offline:page": Row((200, 200, 200, 200, 200, 200)),
     "logout": Row((302, 302, 302, 302, 302, 302), method="post"),
     "password_change": Row((LOGIN, 200, 200, 200, 200, 200)),
     "password_change_done": Row((LOGIN, 200, 200, 200, 200, 200)),
@@ -264,6 +268,7 @@ TABLE: dict[str, Row] = {
     "visits:infusion_end": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
     "visits:vitals_add": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
     "visits:assessment_add": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
+    "visits:outbox_discard": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
     "scig:teaching": Row((LOGIN, 403, 403, 200, 404, 200), kwargs=scig_visit_pk),
     "scig:teaching_sign": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=scig_visit_pk, method="post"),
 }

@@ -17,6 +17,7 @@ class VisitsConfig(AppConfig):
             models.NurseProfile,
             models.WorkingHours,
             models.TimeOff,
+            models.ClientWrite,
         ):
             auditlog.register(model)
         # The feed token is a secret: the audit trail records that it changed, not its value.

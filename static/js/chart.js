@@ -118,6 +118,9 @@
     if (typed) { event.preventDefault(); }
   });
 
+  // The outbox (outbox.js) sends chart entries itself and says so when a section comes back refused.
+  document.body.addEventListener("chart:refused", function (event) { showFirstError(event.target); });
+
   document.body.addEventListener("htmx:afterSettle", function (event) {
     var xhr = event.detail && event.detail.xhr;
     if (!xhr || (xhr.status !== 400 && xhr.status !== 409) || handled.has(xhr)) { return; }

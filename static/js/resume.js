@@ -1,7 +1,8 @@
 // After an idle logoff, an in-page save is answered 401 and nothing is swapped, so the form keeps what was typed.
 // This asks for the same user's password in place, signs that account in again (accounts/resume/), puts the new
 // CSRF token in the page and sends the refused forms again, once each. Someone else signs in on the sign-in page
-// instead, so nothing typed by one nurse is ever sent under another's account.
+// instead, so nothing typed by one nurse is ever sent under another's account. The chart's own entries wait in its
+// outbox (outbox.js), which asks for the password here and sends them once the session is back.
 (function () {
   "use strict";
 
@@ -10,6 +11,7 @@
   var url = body.getAttribute("data-resume-url");
   if (!user || !url) { return; }
   var waiting = []; // forms refused for want of a session, sent again after signing in
+  var resumed = []; // what else waits for the session: the chart's outbox sends its entries
   var dialog = null;
 
   function token() {
@@ -79,10 +81,17 @@
       waiting.splice(0).forEach(function (refused) {
         if (refused.isConnected) { refused.requestSubmit ? refused.requestSubmit() : htmx.trigger(refused, "submit"); }
       });
+      resumed.forEach(function (callback) { callback(); });
     }).catch(function () {
       error.textContent = "No connection: try again when the tablet is back online.";
     });
   }
+
+  // The outbox (outbox.js) sends chart entries itself: it asks here when one is answered "signed out".
+  window.infusionSession = {
+    ask: ask,
+    onResume: function (callback) { resumed.push(callback); },
+  };
 
   body.addEventListener("htmx:afterRequest", function (event) {
     var xhr = event.detail.xhr;

@@ -1,8 +1,11 @@
+import json
+
 from django.shortcuts import render
 
 from infusion_site.access import role_required
 from infusion_site.roles import is_nurse
 from visits.chart import selectors as selectors_myday
+from visits.chart.offline.selectors import pages_to_keep
 from visits.models import Visit
 
 STATUS_CSS = {
@@ -25,4 +28,5 @@ def my_day(request):
             visit.map_url = selectors_myday.home_map_url(visit.patient)
             visit.dose_text = selectors_myday.dose_text(visit)
             visit.status_css = STATUS_CSS.get(visit.status, "text-bg-secondary")
-    return render(request, "visits/my_day.html", {"days": days})
+    context = {"days": days, "offline_pages": json.dumps(pages_to_keep(days))}
+    return render(request, "visits/my_day.html", context)

@@ -4,6 +4,7 @@ from visits.chart import my_day, records, views
 from visits.chart.checkin import views as checkin
 from visits.chart.checklist import views as checklist
 from visits.chart.infusion import views as infusion
+from visits.chart.offline import views as offline
 from visits.chart.signoff import views as signoff
 
 app_name = "visits"
@@ -32,4 +33,5 @@ urlpatterns = [
     path("<int:pk>/sign/", signoff.sign, name="sign"),
     path("<int:pk>/addenda/", signoff.addendum_add, name="addendum_add"),
     path("<int:pk>/outcomes/", signoff.outcome_add, name="outcome_add"),
+    path("<int:pk>/outbox/discard/", offline.discard, name="outbox_discard"),
 ]

@@ -25,6 +25,8 @@ from infusion_site.audit import record_access
 from infusion_site.forms import add_service_errors
 from infusion_site.roles import is_coordinator, is_nurse
 from patients.services import ServiceError
+from visits.chart.clock import plausible_recorded_time, recorded_at
+from visits.chart.offline.selectors import offline_entries
 from visits.chart.rules import ChartConflict, ensure_editable, ensure_nurse_of
 from visits.chart.sections import SECTION_KEYS, SECTIONS
 from visits.chart.selectors import last_reaction
@@ -112,8 +114,7 @@ def section_answer(request, visit, key, *, bound=None, status=200, message=None)
         )
         for section in SECTIONS
     ]
-    context = {"visit": visit, "patient": visit.patient, "sections": sections}
-    return render(request, "visits/chart/chart.html", context, status=status)
+    return render(request, "visits/chart/chart.html", chart_context(request, visit, sections), status=status)
 
 
 def _hidden_field_errors(form) -> str | None:
@@ -140,11 +141,7 @@ def client_write(request) -> tuple[uuid.UUID | None, datetime | None]:
     if not raw_id:
         return None, None
     client_id = uuid.UUID(raw_id[:40])
-    client_at = None
-    if raw_at:
-        client_at = datetime.fromisoformat(raw_at[:40])
-        if client_at.tzinfo is None:
-            raise ValueError("the recorded time needs its offset")
+    client_at = plausible_recorded_time(datetime.fromisoformat(raw_at[:40])) if raw_at else None
     return client_id, client_at
 
 
@@ -177,6 +174,9 @@ def _replayed(request, visit, key, done: ClientWrite):
             request, visit, key, status=409, message="Not saved: this entry's id belongs to another entry."
         )
     when = timezone.localtime(done.received_at, visit.patient.zone).strftime("%H:%M")
+    if done.is_discarded:
+        message = f"Not saved: this entry was discarded at {when} ({done.discarded_reason})."
+        return section_answer(request, visit, key, status=409, message=message)
     return section_answer(request, visit, key, message=f"Already saved at {when}; nothing was changed.")
 
 
@@ -197,13 +197,18 @@ def section_submit(
     ``bound[bound_key]`` (or as ``bound`` itself without a key). ``editable`` refuses a locked chart before the
     form is read; ``saved(request, visit, key, message)`` answers a save when the section needs more than itself.
     """
-    bound = {bound_key: form} if bound_key else form
     try:
         client_id, client_at = client_write(request)
     except ValueError:
         return section_answer(
             request, visit, key, status=400, message="Not saved: this entry's id from the tablet is not readable."
         )
+    with recorded_at(client_at):  # "now" in the forms and services is when the nurse recorded it
+        return _submit(request, visit, key, form, save, client_id, client_at, bound_key, editable, saved)
+
+
+def _submit(request, visit, key, form, save, client_id, client_at, bound_key, editable, saved):
+    bound = {bound_key: form} if bound_key else form
     if client_id is not None:
         done = ClientWrite.objects.filter(client_id=client_id).first()
         if done is not None:  # applied before, perhaps before the chart was signed: answered as then
@@ -229,19 +234,28 @@ def section_submit(
     return (saved or section_answer)(request, chart_visit(request, visit.pk), key, message=message)
 
 
-# Sections that follow the others: after any save on the chart they are fetched again (``?section=<key>``), so what
-# they list (what is missing before signing) is never out of date.
-REFRESHED_SECTIONS = ("signoff",)
+# A section alone (``?section=<key>``, htmx): sign-off is fetched again after any save, so what it lists as missing
+# is never out of date; the tablet's outbox fetches a section to re-apply or edit an entry on its current version.
 
 
 @role_required(is_nurse, is_coordinator)
 def chart(request, pk):
     visit = chart_visit(request, pk)
     key = request.GET.get("section")
-    if request.htmx and key in REFRESHED_SECTIONS:
+    if request.htmx and key in SECTION_KEYS:
         # A part of the chart already open on this screen (its opening was recorded); no "saved" trigger either,
         # so a refresh never sets off another.
         return HttpResponse(section_html(request, visit, SECTION_KEYS[key]))
     record_access(visit.patient)
     sections = [section_html(request, visit, section) for section in SECTIONS]
-    return render(request, "visits/chart/chart.html", {"visit": visit, "patient": visit.patient, "sections": sections})
+    return render(request, "visits/chart/chart.html", chart_context(request, visit, sections))
+
+
+def chart_context(request, visit, sections) -> dict:
+    return {
+        "visit": visit,
+        "patient": visit.patient,
+        "sections": sections,
+        "can_document": can_document(visit, request.user),
+        "offline_entries": offline_entries(visit),
+    }

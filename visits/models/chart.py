@@ -333,6 +333,10 @@ class ClientWrite(models.Model):
     The unique ``client_id`` is the guarantee (not a cache): a second request with the same id finds this row and
     is answered as the first was, changing nothing. ``client_at`` is when the nurse recorded it on the tablet,
     ``received_at`` when the server applied it; far apart, it was recorded offline.
+
+    An entry the nurse discarded from her tablet's outbox (it could not be applied as recorded) is kept here too,
+    with what it was and her reason, so nothing recorded disappears without a trace and a late replay of it is
+    refused.
     """
 
     client_id = models.UUIDField(unique=True)
@@ -341,9 +345,22 @@ class ClientWrite(models.Model):
     action = models.CharField(max_length=40)
     client_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
+    summary = models.CharField(max_length=300, blank=True)
+    discarded_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["received_at", "pk"]
 
     def __str__(self) -> str:
         return f"{self.action} {self.client_id}"
+
+    @property
+    def is_discarded(self) -> bool:
+        return bool(self.discarded_reason)
+
+    @property
+    def recorded_offline(self) -> bool:
+        """Sent well after the nurse recorded it (RECORDED_OFFLINE_AFTER_S): it waited on the tablet."""
+        if self.client_at is None:
+            return False
+        return (self.received_at - self.client_at).total_seconds() > settings.RECORDED_OFFLINE_AFTER_S

@@ -14,6 +14,7 @@ from visits.chart.checkin.services import (
     visit_check_in_undo,
     visit_check_out,
 )
+from visits.chart.clock import recorded_now
 from visits.chart.rules import StaleSection, ensure_editable
 from visits.chart.views import chart_visit, section_submit
 
@@ -60,12 +61,12 @@ def _record(request, pk, *, check_out: bool):
             raise StaleSection(_stale_message(current, visit))
         location = {"latitude": data["latitude"], "longitude": data["longitude"]}
         if check_out:
-            visit_check_out(visit=visit, nurse=request.user, at=timezone.now(), **location)
+            visit_check_out(visit=visit, nurse=request.user, at=recorded_now(), **location)
         else:
             visit_check_in(
                 visit=visit,
                 nurse=request.user,
-                at=timezone.now(),
+                at=recorded_now(),
                 accuracy_m=data["accuracy_m"],
                 window_override_reason=data["window_override_reason"],
                 **location,

@@ -20,6 +20,7 @@ from patients.models import (
     WeightMeasurement,
 )
 from patients.services import ServiceError
+from visits.chart.clock import recorded_now
 from visits.chart.rules import ensure_editable, ensure_nurse_of, notify_at_once, section_save
 from visits.clinical import VialCombination, best_vial_combination
 from visits.models import (
@@ -449,7 +450,7 @@ def checklist_complete(
     open_stops = unresolved_stops(visit=visit, checklist=checklist, today=today)
     if open_stops:
         raise HardStopsOpen(open_stops)
-    checklist.completed_at = timezone.now()
+    checklist.completed_at = recorded_now()
     checklist.premedications_given = PremedicationGiven.objects.filter(visit=visit).exists()
     section_save(
         instance=checklist,

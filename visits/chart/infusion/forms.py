@@ -13,6 +13,7 @@ from django import forms
 from django.utils import timezone
 
 from infusion_site.forms import inline_helper
+from visits.chart.clock import recorded_now
 from visits.chart.infusion import vitals
 from visits.chart.infusion.services import SHORT_REASONS
 from visits.models import Assessment, RateChange, Visit, VitalSigns
@@ -55,7 +56,7 @@ class VisitTimeMixin:
 
     def moment(self, value) -> datetime:
         if value is None:
-            return timezone.now().replace(microsecond=0)
+            return recorded_now()
         zone = self.visit.patient.zone
         day = timezone.localtime(self.visit.planned_start, zone).date()
         return datetime.combine(day, value, tzinfo=zone)

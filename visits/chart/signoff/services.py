@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from infusion_site.roles import is_coordinator
 from patients.services import ServiceError
+from visits.chart.clock import recorded_now
 from visits.chart.infusion import vitals
 from visits.chart.infusion.services import InfusionState, infusion_state, local_hhmm, rate_text
 from visits.chart.rules import ensure_editable, ensure_nurse_of, notify_at_once
@@ -210,7 +211,7 @@ def reaction_record(
     """
     ensure_nurse_of(visit, nurse)
     _ensure_editable_now(visit)
-    now = timezone.now()
+    now = recorded_now()
     reaction = Reaction(
         visit=visit,
         onset_at=onset_at,

@@ -261,8 +261,9 @@ def test_signed_chart_refuses_my_other_sections_with_409(cast, visit, name):
 
 def documenting_endpoints() -> list[str]:
     """Every visits: URL that takes a visit pk and writes to its chart (pages and addenda excepted)."""
-    # Check-out is not an edit of the chart: it comes before signing, and is still allowed after it.
-    reads_or_addenda = {"chart", "print", "next", "addendum_add", "check_out"}
+    # Check-out is not an edit of the chart: it comes before signing, and is still allowed after it. Discarding an
+    # entry the tablet could not send changes no record: an entry refused because the chart was signed is discarded.
+    reads_or_addenda = {"chart", "print", "next", "addendum_add", "check_out", "outbox_discard"}
     resolver = get_resolver().namespace_dict["visits"][1]
     return sorted(
         f"visits:{pattern.name}"

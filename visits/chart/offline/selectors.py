@@ -1,0 +1,46 @@
+from django.urls import reverse
+
+from visits.models import ClientWrite, Visit
+
+# What each chart write is, in the nurse's words (the url names of visits.chart.urls).
+ENTRY_WORDS = {
+    "check_in": "Check-in",
+    "check_out": "Check-out",
+    "check_in_undo": "Check-in undone",
+    "checklist_save": "Checklist answers",
+    "checklist_override": "Checklist override",
+    "checklist_complete": "Checklist completed",
+    "premedication_add": "Premedication",
+    "vial_add": "Vial",
+    "vial_remove": "Vial removed",
+    "infusion_start": "Infusion start",
+    "infusion_rate": "Rate change",
+    "infusion_end": "Infusion end",
+    "vitals_add": "Vital-sign set",
+    "assessment_add": "Assessment",
+    "reaction_add": "Reaction",
+    "addendum_add": "Addendum",
+    "outcome_add": "Outcome measure",
+}
+
+# Days kept on the tablet: today and tomorrow (DESIGN §4: the nurse's own visits, nothing more).
+KEPT_DAYS = 2
+
+
+def pages_to_keep(days) -> list[str]:
+    """The addresses the tablet keeps for offline use: My day, and each chart (with its strip) of her visits today
+    and tomorrow (``days`` as My day lists them, today first)."""
+    urls = [reverse("visits:today")]
+    for day in days[:KEPT_DAYS]:
+        for visit in day.visits:
+            urls += [reverse("visits:chart", args=[visit.pk]), reverse("visits:next", args=[visit.pk])]
+    return urls
+
+
+def offline_entries(visit: Visit) -> list[ClientWrite]:
+    """The visit's entries that waited on a tablet before they were sent, and those the nurse discarded there."""
+    rows = ClientWrite.objects.filter(visit=visit).select_related("user")
+    kept = [row for row in rows if row.is_discarded or row.recorded_offline]
+    for row in kept:
+        row.words = ENTRY_WORDS.get(row.action, row.action)
+    return kept
