@@ -173,7 +173,34 @@
     return response.status === 403 && /CSRF/i.test(text);
   }
 
+  // Entries recorded one after another on the same screen carry the section's version as the screen showed it. When
+  // an earlier entry of hers is saved, the server moves that version on (1 → 2); a later entry recorded on 1 was
+  // recorded on top of hers, so it goes on 2. A version moved by anyone else is a conflict, shown to her.
+  var moved = {}; // section id → {version it was: version her saved entry made it}
+  function versionIn(root) {
+    var input = root && root.querySelector('input[name="version"]');
+    return input ? input.value : null;
+  }
+  function noteVersions(html) {
+    parse(html).querySelectorAll('section[id^="section-"]').forEach(function (section) {
+      var to = versionIn(section);
+      var from = versionIn(document.getElementById(section.id));
+      if (to !== null && from !== null && to !== from) { (moved[section.id] = moved[section.id] || {})[from] = to; }
+    });
+  }
+  function onHerVersion(entry) {
+    var chain = moved[entry.target.slice(1)];
+    if (!chain) { return; }
+    entry.fields = entry.fields.map(function (pair) {
+      if (pair[0] !== "version") { return pair; }
+      var version = pair[1];
+      for (var hops = 0; chain[version] !== undefined && hops < 50; hops++) { version = chain[version]; }
+      return ["version", version];
+    });
+  }
+
   function send(entry) {
+    onHerVersion(entry);
     var form = new URLSearchParams();
     entry.fields.forEach(function (pair) { form.append(pair[0], pair[1]); });
     entry.state = "sending";
@@ -205,15 +232,14 @@
   function answer(entry, response, text) {
     setOffline(false);
     if (signedOut(response, text)) {
-      entry.state = "waiting";
-      entry.queued = true;
-      delete justSubmitted[entry.id];
+      entry.state = "waiting"; // her form stays as she typed it, and gets the answer once she has signed in again
       return keep(entry).then(function () {
         if (window.infusionSession) { window.infusionSession.ask(); }
         return "signed-out";
       });
     }
     if (response.ok) {
+      noteVersions(text);
       var shown = swapIn(entry, text, false);
       triggers(response);
       delete justSubmitted[entry.id];
@@ -399,9 +425,14 @@
     return node;
   }
 
-  var live = element("div", { class: "visually-hidden", role: "status", "aria-live": "polite", id: "outbox-live" });
-  body.appendChild(live);
-  function say(text) { live.textContent = text; }
+  var live = null;
+  function say(text) {
+    if (!live) {
+      live = element("div", { class: "visually-hidden", "aria-live": "polite", id: "outbox-live" });
+      body.appendChild(live);
+    }
+    live.textContent = text;
+  }
 
   function entryItem(entry) {
     var needs = entry.state === "needs";
@@ -461,6 +492,7 @@
     allEntries().then(function (entries) {
       var mine = entries.filter(function (entry) { return entry.user === user; });
       var others = entries.length - mine.length;
+      mineWaiting = mine.length;
       if (chart) {
         document.querySelectorAll("[data-outbox-list]").forEach(function (list) { list.remove(); });
         var here = mine.filter(function (entry) { return entry.visit === chart.getAttribute("data-outbox-visit"); });
@@ -485,12 +517,16 @@
     var needs = mine.filter(function (entry) { return entry.state === "needs"; }).length;
     var waiting = mine.length - needs;
     var parts = [];
-    if (offline) { parts.push("Offline — saved on this tablet, " + waiting + " waiting to send."); }
+    if (offline) {
+      parts.push(waiting ? "Offline — saved on this tablet, " + waiting + " waiting to send."
+        : "Offline — what you record is kept on this tablet and sent when the connection is back.");
+    }
     else if (waiting) { parts.push(waiting + " waiting to send."); }
     if (needs) { parts.push(needs + (needs === 1 ? " entry needs" : " entries need") + " you: see " + (chart ? "below." : "its chart.")); }
     if (others) { parts.push(others + " kept for another user, sent when they sign in."); }
     if (offline && !chart && !document.querySelector("[data-offline-ready]")) { parts.push("This page needs a connection."); }
     banner.querySelector("[data-offline-text]").textContent = parts.join(" ");
+    banner.querySelector("[data-outbox-send]").hidden = waiting === 0;
     banner.hidden = parts.length === 0;
     banner.className = "alert mb-0 rounded-0 py-2 " + (needs ? "alert-danger" : offline ? "alert-warning" : "alert-info");
   }
@@ -584,17 +620,16 @@
   }
 
   // ---- sign-out: warn about waiting entries, delete kept pages ------------------------------------------------------
+  var mineWaiting = 0; // counted at each render, so signing out can ask at once (a confirm cannot wait for storage)
   function signOut(event) {
     var form = event.target;
     if (!form || form.tagName !== "FORM" || !form.hasAttribute("data-sign-out")) { return; }
-    event.preventDefault();
-    allEntries().catch(function () { return []; }).then(function (entries) {
-      var waiting = entries.filter(function (entry) { return entry.user === user; }).length;
-      if (waiting && !window.confirm(waiting + (waiting === 1 ? " entry is" : " entries are") + " still waiting to send. "
-        + "They stay on this tablet for you, and are sent when you sign in again. Sign out anyway?")) { return; }
-      var cleared = window.caches ? caches["delete"](PAGES) : Promise.resolve();
-      cleared.catch(function () {}).then(function () { form.submit(); });
-    });
+    if (mineWaiting && !window.confirm(mineWaiting + (mineWaiting === 1 ? " entry is" : " entries are")
+      + " still waiting to send. They stay on this tablet for you, and are sent when you sign in again. Sign out anyway?")) {
+      event.preventDefault();
+      return;
+    }
+    if (window.caches) { caches["delete"](PAGES); } // and again on the sign-in page it lands on
   }
 
   function forgetSignedOut() {
@@ -606,6 +641,7 @@
   document.addEventListener("submit", intercept, true);
   document.addEventListener("submit", signOut, false);
   window.addEventListener("online", retry);
+  if (banner) { banner.querySelector("[data-outbox-send]").addEventListener("click", retry); }
   window.addEventListener("offline", function () { setOffline(true); });
   window.setInterval(function () {
     allEntries().then(function (entries) {

@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django import forms
 from django.urls import Resolver404, resolve
 
@@ -13,7 +15,7 @@ class DiscardForm(forms.Form):
     )
     action_url = forms.CharField(max_length=200)
     summary = forms.CharField(max_length=300, required=False)
-    client_at = forms.DateTimeField(required=False, input_formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z"])
+    client_at = forms.CharField(max_length=40, required=False)  # ISO 8601 with the tablet's offset
     reason = forms.CharField(
         max_length=300,
         error_messages={
@@ -37,7 +39,8 @@ class DiscardForm(forms.Form):
         return match.url_name
 
     def clean_client_at(self):
+        text = self.cleaned_data.get("client_at")
         try:
-            return plausible_recorded_time(self.cleaned_data.get("client_at"))
+            return plausible_recorded_time(datetime.fromisoformat(text)) if text else None
         except ValueError:
             raise forms.ValidationError("The time the entry was recorded is not readable.") from None
