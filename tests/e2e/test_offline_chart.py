@@ -59,9 +59,7 @@ def waiting(page):
     return page.locator('[data-outbox-entry][data-outbox-state="waiting"]')
 
 
-def test_a_visit_recorded_offline_arrives_once_with_the_times_she_recorded(
-    page, network, cast, offline_after_a_second
-):
+def test_a_visit_recorded_offline_arrives_once_with_the_times_she_recorded(page, network, cast, offline_after_a_second):
     visit = factories.infusing_visit(nurse_user=cast.assigned_nurse, patient=cast.patient, rates=(42, 84))
     sign_in_and_keep_my_day(page, network)
     chart = f"{network.url}/visits/{visit.pk}/"
@@ -142,9 +140,7 @@ def test_a_visit_recorded_offline_arrives_once_with_the_times_she_recorded(
     expect(page.locator("#vitals-table tbody tr")).to_have_count(1)
 
 
-def test_an_entry_whose_section_another_tablet_changed_needs_her_until_she_resolves_it(
-    page, network, cast
-):
+def test_an_entry_whose_section_another_tablet_changed_needs_her_until_she_resolves_it(page, network, cast):
     visit = factories.infusing_visit(nurse_user=cast.assigned_nurse, patient=cast.patient, rates=(42, 84))
     sign_in_and_keep_my_day(page, network)
     page.goto(f"{network.url}/visits/{visit.pk}/")
