@@ -73,10 +73,15 @@
       + ":" + two(date.getMinutes()) + ":" + two(date.getSeconds()) + sign + two(offset / 60) + ":" + two(offset % 60);
   }
 
-  function clock(iso) {
-    var date = new Date(iso);
-    return String(date.getHours()).padStart(2, "0") + ":" + String(date.getMinutes()).padStart(2, "0");
+  // Times are shown as the chart shows them: in the patient's zone (the tablet's own zone elsewhere).
+  var zone = (chart && chart.getAttribute("data-outbox-zone")) || undefined;
+  var hhmm;
+  try {
+    hhmm = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: zone });
+  } catch (e) {
+    hhmm = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
   }
+  function clock(iso) { return hhmm.format(new Date(iso)); }
 
   function newId() {
     if (window.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
@@ -102,15 +107,20 @@
       var value = field.tagName === "SELECT" ? (field.selectedOptions[0] || {}).textContent || "" : field.value;
       value = String(value).trim();
       if (!value) { return; }
-      parts.push(field.type === "checkbox" ? labelOf(form, field) : labelOf(form, field) + " " + value);
+      var checked = field.type === "checkbox" || field.type === "radio";
+      parts.push(checked ? labelOf(form, field) : labelOf(form, field) + ": " + value);
     });
-    if (submitter && submitter.textContent.trim()) { parts.unshift(submitter.textContent.replace(/\s+/g, " ").trim()); }
+    // The button says what a one-tap entry is ("Raise to 126.0 mL/hr now"); a plain "Save …" adds nothing.
+    var pressed = submitter ? submitter.textContent.replace(/\s+/g, " ").trim() : "";
+    if (pressed && !/^(Save|Record|Add)\b/.test(pressed)) { parts.unshift(pressed); }
     var text = parts.join(" · ");
     return text.length > 200 ? text.slice(0, 199) + "…" : text;
   }
 
+  var words = {};
+  try { words = JSON.parse((chart && chart.getAttribute("data-outbox-words")) || "{}"); } catch (e) { words = {}; }
   function entryLabel(form) {
-    var named = form.getAttribute("data-outbox-label");
+    var named = words[form.getAttribute("hx-post")];
     if (named) { return named; }
     var section = form.closest('section[id^="section-"]');
     var heading = section && section.querySelector("h2, h3");
@@ -216,6 +226,7 @@
         "X-CSRFToken": token(),
         "X-Client-Write-Id": entry.id,
         "X-Client-Recorded-At": entry.recordedAt,
+        "X-Client-Kept": entry.kept ? "1" : "0",
       },
       body: form,
     }).then(function (response) {
@@ -223,6 +234,7 @@
     }, function () {
       entry.state = "waiting";
       entry.queued = true;
+      entry.kept = true;
       kept(entry);
       setOffline(true);
       return keep(entry).then(function () { return "offline"; });
@@ -233,6 +245,7 @@
     setOffline(false);
     if (signedOut(response, text)) {
       entry.state = "waiting"; // her form stays as she typed it, and gets the answer once she has signed in again
+      entry.kept = true;
       return keep(entry).then(function () {
         if (window.infusionSession) { window.infusionSession.ask(); }
         return "signed-out";
@@ -313,6 +326,7 @@
       recordedAt: localIso(new Date()),
       state: "waiting",
       queued: offline,
+      kept: offline,
     };
     lastFields.set(form, { key: key, id: entry.id });
     justSubmitted[entry.id] = form;
@@ -501,10 +515,15 @@
         Object.keys(bySection).forEach(function (target) {
           var section = document.querySelector(target);
           if (!section) { return; }
-          var list = element("ul", { class: "list-group m-3 mb-0", "data-outbox-list": "", "aria-label": "Entries kept on this tablet" });
+          var list = element("ul", { class: "list-group mb-3", "data-outbox-list": "", "aria-label": "Entries kept on this tablet" });
           bySection[target].forEach(function (entry) { list.appendChild(entryItem(entry)); });
-          var header = section.querySelector(".card-header, h2");
-          (header && header.parentElement === section ? header : section.firstElementChild).after(list);
+          // At the top of the section, under its heading, where she looks first.
+          var anchor = section.querySelector("h2");
+          while (anchor && anchor.parentElement && anchor.parentElement.parentElement !== section) {
+            anchor = anchor.parentElement;
+          }
+          if (anchor && anchor.parentElement && anchor.parentElement.parentElement === section) { anchor.after(list); }
+          else { section.prepend(list); }
         });
         markVitalsDue(here);
       }
@@ -526,7 +545,8 @@
     if (others) { parts.push(others + " kept for another user, sent when they sign in."); }
     if (offline && !chart && !document.querySelector("[data-offline-ready]")) { parts.push("This page needs a connection."); }
     banner.querySelector("[data-offline-text]").textContent = parts.join(" ");
-    banner.querySelector("[data-outbox-send]").hidden = waiting === 0;
+    var sendNow = banner.querySelector("[data-outbox-send]");
+    if (sendNow) { sendNow.hidden = waiting === 0; }
     banner.hidden = parts.length === 0;
     banner.className = "alert mb-0 rounded-0 py-2 " + (needs ? "alert-danger" : offline ? "alert-warning" : "alert-info");
   }
@@ -641,7 +661,8 @@
   document.addEventListener("submit", intercept, true);
   document.addEventListener("submit", signOut, false);
   window.addEventListener("online", retry);
-  if (banner) { banner.querySelector("[data-outbox-send]").addEventListener("click", retry); }
+  var sendButton = banner && banner.querySelector("[data-outbox-send]");
+  if (sendButton) { sendButton.addEventListener("click", retry); }
   window.addEventListener("offline", function () { setOffline(true); });
   window.setInterval(function () {
     allEntries().then(function (entries) {

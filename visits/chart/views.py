@@ -6,6 +6,7 @@ another device, with fresh data); a plain post is redirected to the section afte
 with the section's messages. Every refusal leaves the chart as it was.
 """
 
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from infusion_site.forms import add_service_errors
 from infusion_site.roles import is_coordinator, is_nurse
 from patients.services import ServiceError
 from visits.chart.clock import plausible_recorded_time, recorded_at
-from visits.chart.offline.selectors import offline_entries
+from visits.chart.offline.selectors import entry_words_by_url, offline_entries
 from visits.chart.rules import ChartConflict, ensure_editable, ensure_nurse_of
 from visits.chart.sections import SECTION_KEYS, SECTIONS
 from visits.chart.selectors import last_reaction
@@ -126,6 +127,8 @@ def _hidden_field_errors(form) -> str | None:
 # A tablet names each write with its own id (a UUID) and the time the nurse recorded it, as form fields or headers.
 CLIENT_ID_FIELD, CLIENT_AT_FIELD = "client_id", "client_at"
 CLIENT_ID_HEADER, CLIENT_AT_HEADER = "X-Client-Write-Id", "X-Client-Recorded-At"
+# Sent by the tablet when the write waited in its outbox (it could not be sent when the nurse recorded it).
+CLIENT_KEPT_HEADER = "X-Client-Kept"
 
 
 class AlreadyApplied(Exception):
@@ -159,6 +162,7 @@ def _apply_once(request, visit, client_id, client_at, write: Callable[[], object
                         user=request.user,
                         action=request.resolver_match.url_name if request.resolver_match else "",
                         client_at=client_at,
+                        kept_on_tablet=request.headers.get(CLIENT_KEPT_HEADER) == "1",
                     )
             except IntegrityError:
                 raise AlreadyApplied(ClientWrite.objects.get(client_id=client_id)) from None
@@ -258,4 +262,5 @@ def chart_context(request, visit, sections) -> dict:
         "sections": sections,
         "can_document": can_document(visit, request.user),
         "offline_entries": offline_entries(visit),
+        "outbox_words": json.dumps(entry_words_by_url(visit)),
     }

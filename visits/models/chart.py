@@ -345,6 +345,8 @@ class ClientWrite(models.Model):
     action = models.CharField(max_length=40)
     client_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
+    # The tablet could not send it when the nurse recorded it (no connection, or her session had ended).
+    kept_on_tablet = models.BooleanField(default=False)
     summary = models.CharField(max_length=300, blank=True)
     discarded_reason = models.CharField(max_length=300, blank=True)
 
@@ -360,7 +362,10 @@ class ClientWrite(models.Model):
 
     @property
     def recorded_offline(self) -> bool:
-        """Sent well after the nurse recorded it (RECORDED_OFFLINE_AFTER_S): it waited on the tablet."""
+        """It waited on the tablet: kept there when it could not be sent, or sent well after the nurse recorded it
+        (RECORDED_OFFLINE_AFTER_S)."""
+        if self.kept_on_tablet:
+            return True
         if self.client_at is None:
             return False
         return (self.received_at - self.client_at).total_seconds() > settings.RECORDED_OFFLINE_AFTER_S

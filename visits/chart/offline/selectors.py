@@ -1,4 +1,4 @@
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 from visits.models import ClientWrite, Visit
 
@@ -35,6 +35,17 @@ def pages_to_keep(days) -> list[str]:
         for visit in day.visits:
             urls += [reverse("visits:chart", args=[visit.pk]), reverse("visits:next", args=[visit.pk])]
     return urls
+
+
+def entry_words_by_url(visit: Visit) -> dict[str, str]:
+    """The address of each of the visit's chart writes → what it is, so the tablet names its waiting entries."""
+    words = {}
+    for name, text in ENTRY_WORDS.items():
+        try:
+            words[reverse(f"visits:{name}", args=[visit.pk])] = text
+        except NoReverseMatch:  # an entry on a row of the chart (a vial removed) is named by its section
+            continue
+    return words
 
 
 def offline_entries(visit: Visit) -> list[ClientWrite]:

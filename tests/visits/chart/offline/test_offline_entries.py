@@ -121,6 +121,16 @@ def test_a_set_sent_at_once_is_not_listed_as_recorded_offline(cast, visit, nurse
     assert offline_list(page) == "" and "Recorded offline" not in page
 
 
+def test_a_set_the_tablet_kept_is_listed_as_recorded_offline_however_soon_it_was_sent(cast, visit, nurse):
+    entry = uuid.uuid4()
+    headers = {"HX-Request": "true", "X-Client-Write-Id": str(entry), "X-Client-Recorded-At": NOW.isoformat()}
+    assert nurse.post(vitals_url(visit), SET, headers={**headers, "X-Client-Kept": "1"}).status_code == 200
+
+    write = ClientWrite.objects.get(client_id=entry)
+    assert write.kept_on_tablet and write.recorded_offline
+    assert "recorded offline" in offline_list(chart_page(nurse, visit))
+
+
 def test_a_set_sent_within_the_offline_threshold_is_not_listed(cast, visit, nurse, settings):
     settings.RECORDED_OFFLINE_AFTER_S = 120
     send_set(nurse, visit, recorded=(NOW - dt.timedelta(seconds=110)).isoformat())
