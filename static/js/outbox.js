@@ -7,7 +7,8 @@
 //     with a reason (recorded on the server). The queue waits behind it, so later entries keep their order;
 //   - a banner: offline, how many entries wait, and whether the pages are ready offline.
 // Entries belong to the nurse who recorded them: they are sent only while she is signed in on this tablet.
-// Kept pages (service worker) are deleted at sign-out; waiting entries are kept until sent or discarded by her.
+// Kept pages (service worker) are deleted at sign-out; waiting entries are kept until sent or discarded by her, and
+// so is the draft of her note (signing, which saves it, needs a connection).
 (function () {
   "use strict";
 
@@ -639,6 +640,30 @@
     });
   }
 
+  // ---- the nurse's note: signing needs a connection, so her draft is kept on the tablet until the chart is signed -----
+  var DRAFT_MAX_AGE_MS = 24 * 3600 * 1000; // as the kept pages (OFFLINE_PAGES_MAX_AGE_HOURS)
+  function keepNoteDraft() {
+    if (!chart || !window.localStorage) { return; }
+    var key = "note-draft:" + user + ":" + chart.getAttribute("data-outbox-visit");
+    if (document.querySelector("#section-signoff #signature")) { localStorage.removeItem(key); return; }
+    var note = document.querySelector('#section-signoff textarea[name="note"]');
+    if (!note || note.hasAttribute("data-draft-kept")) { return; }
+    note.setAttribute("data-draft-kept", "");
+    var draft = null;
+    try { draft = JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { draft = null; }
+    if (draft && !(Date.now() - draft.at < DRAFT_MAX_AGE_MS)) { localStorage.removeItem(key); draft = null; }
+    draft = draft && draft.text;
+    if (draft && !note.value) {
+      note.value = draft;
+      note.insertAdjacentElement("afterend", element("div", { class: "form-text", "data-note-draft": "" },
+        "Your draft, kept on this tablet: it is saved with the chart when you sign."));
+    }
+    note.addEventListener("input", function () {
+      if (note.value.trim()) { localStorage.setItem(key, JSON.stringify({ text: note.value, at: Date.now() })); }
+      else { localStorage.removeItem(key); }
+    });
+  }
+
   // ---- sign-out: warn about waiting entries, delete kept pages ------------------------------------------------------
   var mineWaiting = 0; // counted at each render, so signing out can ask at once (a confirm cannot wait for storage)
   function signOut(event) {
@@ -669,7 +694,7 @@
       if (offline || entries.some(function (entry) { return entry.user === user && entry.state !== "needs"; })) { retry(); }
     });
   }, RETRY_MS);
-  body.addEventListener("htmx:afterSettle", function () { render(); });
+  body.addEventListener("htmx:afterSettle", function () { render(); keepNoteDraft(); });
   body.addEventListener("htmx:sendError", function (event) {
     setOffline(true);
     var form = event.detail && event.detail.elt;
@@ -680,5 +705,6 @@
   window.infusionOutbox = { flush: flush, entries: allEntries };
   register();
   render();
+  keepNoteDraft();
   retry();
 })();

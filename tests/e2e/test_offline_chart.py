@@ -236,3 +236,39 @@ def test_entries_stay_hers_through_sign_out_and_another_nurse_and_kept_pages_go_
     vitals = VitalSigns.objects.get(visit=visit)
     assert (vitals.pulse, vitals.recorded_by) == (73, cast.assigned_nurse)
     assert kept_on_the_tablet(page)["entries"] == []
+
+
+def test_kept_pages_expire_after_a_day_and_her_note_draft_outlives_the_tab(page, network, cast):
+    visit = factories.infusing_visit(
+        nurse_user=cast.assigned_nurse, patient=cast.patient, rates=(42, 84), ended_minutes_ago=40
+    )
+    sign_in_and_keep_my_day(page, network)
+    chart = f"{network.url}/visits/{visit.pk}/"
+    page.goto(chart)
+    note = page.locator("#section-signoff").get_by_label("Nurse's note")
+    note.fill("Tolerated well; no reaction.")
+
+    context = page.context
+    page.close()
+    page = context.new_page()
+    page.goto(chart)
+    note = page.locator("#section-signoff").get_by_label("Nurse's note")
+    expect(note).to_have_value("Tolerated well; no reaction.")
+    expect(page.locator("[data-note-draft]")).to_contain_text("kept on this tablet")
+
+    # The kept copy of the chart is made 25 hours old: offline, it is no longer shown.
+    page.evaluate(
+        """async (address) => {
+          const cache = await caches.open("pages");
+          const kept = await cache.match(address, { ignoreVary: true });
+          const headers = new Headers(kept.headers);
+          headers.set("X-Kept-At", String(Date.now() - 25 * 3600 * 1000));
+          await cache.put(address, new Response(await kept.blob(), { status: 200, headers }));
+        }""",
+        chart,
+    )
+    network.cut()
+    page.goto(chart)
+    expect(page.locator("h1")).to_have_text("This page needs a connection")
+    page.goto(f"{network.url}/visits/today/")  # My day, kept a moment ago, still opens
+    expect(page.locator("h1")).to_contain_text("My day")
