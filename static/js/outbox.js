@@ -121,7 +121,9 @@
   var words = {};
   try { words = JSON.parse((chart && chart.getAttribute("data-outbox-words")) || "{}"); } catch (e) { words = {}; }
   function entryLabel(form) {
-    var named = words[form.getAttribute("hx-post")];
+    var base = "/visits/" + chart.getAttribute("data-outbox-visit") + "/";
+    var address = form.getAttribute("hx-post") || "";
+    var named = words[address.indexOf(base) === 0 ? address.slice(base.length) : address];
     if (named) { return named; }
     var section = form.closest('section[id^="section-"]');
     var heading = section && section.querySelector("h2, h3");

@@ -38,11 +38,13 @@ def pages_to_keep(days) -> list[str]:
 
 
 def entry_words_by_url(visit: Visit) -> dict[str, str]:
-    """The address of each of the visit's chart writes → what it is, so the tablet names its waiting entries."""
+    """Each chart write's address after the chart's own (``vitals/``) → what it is, so the tablet names its waiting
+    entries. Only the tail: the page offers no write it does not show a form for."""
+    chart = reverse("visits:chart", args=[visit.pk])
     words = {}
     for name, text in ENTRY_WORDS.items():
         try:
-            words[reverse(f"visits:{name}", args=[visit.pk])] = text
+            words[reverse(f"visits:{name}", args=[visit.pk]).removeprefix(chart)] = text
         except NoReverseMatch:  # an entry on a row of the chart (a vial removed) is named by its section
             continue
     return words
