@@ -295,6 +295,10 @@ PUBLIC_URL_NAMES = {
     "healthz",
     "login",
     "resume_session",  # signing in again in place after the idle logoff: the same checks as the sign-in page
+    # The tablet's offline shell: the service worker, the manifest and the "needs a connection" page hold no data.
+    "offline:worker",
+    "offline:manifest",
+    "offline:page",
     "password_reset",
     "password_reset_done",
     "password_reset_confirm",

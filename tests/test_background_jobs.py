@@ -20,7 +20,12 @@ pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)
 
 
 def mails(folder):
-    return [path.read_text() for path in folder.glob("*.log")] if folder.exists() else []
+    """The messages written so far. The file backend creates its file before it writes the message into it, so a
+    message still being written (no separator line at its end yet) is not counted."""
+    if not folder.exists():
+        return []
+    texts = [path.read_text() for path in folder.glob("*.log")]
+    return [text for text in texts if text.rstrip("\n").endswith("-" * 79)]
 
 
 @pytest.fixture
