@@ -46,6 +46,39 @@ class WeekForm(forms.Form):
         return week
 
 
+BOARD_VIEWS = [("day", "Day"), ("3day", "3 days"), ("week", "Week")]
+
+
+class BoardViewForm(forms.Form):
+    """Which days the board shows: the view, the first day (day and 3 days), or a visit to open it on."""
+
+    view = forms.ChoiceField(
+        choices=BOARD_VIEWS,
+        required=False,
+        error_messages={"invalid_choice": "Unknown board view; choose Day, 3 days or Week."},
+    )
+    day = forms.DateField(
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": "Give the day as a date like 2026-11-24; showing today instead."},
+    )
+    visit = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**31 - 1,
+        error_messages={
+            "invalid": "That is not a visit number; showing the board without it.",
+            "min_value": "That is not a visit number; showing the board without it.",
+            "max_value": "That is not a visit number; showing the board without it.",
+        },
+    )
+
+    def clean_day(self):
+        day = self.cleaned_data["day"]
+        _check_year(day, "day")
+        return day
+
+
 class BoardFilterForm(forms.Form):
     nurse = forms.TypedChoiceField(
         coerce=int,

@@ -1,11 +1,12 @@
 """Reads for the coordinator's board and the availability page; they own the joins so query counts stay flat.
 
-The board is a fixed number of queries whatever the week holds: the nurses (with their profile, working hours
-and the week's time off), the week's visits (with patient, order and product), and the patients for the filter.
+The board is a fixed number of queries whatever the days shown hold: the nurses (with their profile, working hours
+and the days' time off), the days' visits (with patient, order and product, their schedule events for the override
+marker and their open reschedule requests), and the patients for the filter.
 """
 
 import zoneinfo
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
@@ -15,17 +16,20 @@ from django.utils import timezone
 
 from infusion_site.roles import NURSE
 from patients.models import Patient
-from visits.models import NurseProfile, TimeOff, Visit, WorkingHours
+from visits.models import NurseProfile, RescheduleRequest, TimeOff, Visit, VisitEvent, WorkingHours
+
+# The board's views: how many days each shows. Day and 3 days fit a 1024 px tablet; the week needs a wide screen.
+VIEW_DAYS = {"day": 1, "3day": 3, "week": 7}
 
 
 def week_monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def _week_window(monday: date) -> tuple[datetime, datetime]:
-    """Wide enough in UTC to hold the week in every time zone (UTC−12 to UTC+14); trimmed by local date later."""
-    return datetime.combine(monday - timedelta(days=1), time.min, tzinfo=UTC), datetime.combine(
-        monday + timedelta(days=8), time.min, tzinfo=UTC
+def _window(first_day: date, day_count: int) -> tuple[datetime, datetime]:
+    """Wide enough in UTC to hold the days in every time zone (UTC−12 to UTC+14); trimmed by local date later."""
+    return datetime.combine(first_day - timedelta(days=1), time.min, tzinfo=UTC), datetime.combine(
+        first_day + timedelta(days=day_count + 1), time.min, tzinfo=UTC
     )
 
 
@@ -38,9 +42,9 @@ def active_nurses() -> QuerySet:
     )
 
 
-def nurses_for_week(*, monday: date) -> list:
-    """The nurses with what the board shows about their week, in three queries."""
-    starts, ends = _week_window(monday)
+def nurses_for_days(*, first_day: date, day_count: int = 7) -> list:
+    """The nurses with what the board shows about the days shown, in three queries."""
+    starts, ends = _window(first_day, day_count)
     return list(
         active_nurses()
         .select_related("nurse_profile")
@@ -67,14 +71,89 @@ def duration_label(minutes: int) -> str:
     return f"{hours} h {rest} min" if rest else f"{hours} h"
 
 
+@dataclass(frozen=True)
+class OverrideNote:
+    """A conflict the coordinator went ahead with anyway: why, what it was, who and when."""
+
+    reason: str
+    conflicts: list[str]
+    by: str
+    at: datetime
+
+
+# Events that change who does the visit or when; an override holds until the next one of these that is not its own.
+_STAFFING_EVENTS = [
+    VisitEvent.Kind.OVERRIDE,
+    VisitEvent.Kind.ASSIGNED,
+    VisitEvent.Kind.UNASSIGNED,
+    VisitEvent.Kind.RESCHEDULED,
+]
+
+
+def _override_note(event: VisitEvent) -> OverrideNote:
+    """Read back services._override_detail: "Reason: …" then "Conflicts:" and a "- …" line per conflict."""
+    reason, conflicts = "", []
+    for line in event.detail.splitlines():
+        if line.startswith("Reason: ") and not reason:
+            reason = line.removeprefix("Reason: ").strip()
+        elif line.startswith("- "):
+            conflicts.append(line.removeprefix("- ").strip())
+    by = (event.by.get_full_name() or event.by.username) if event.by else "the system"
+    return OverrideNote(reason=reason, conflicts=conflicts, by=by, at=event.at)
+
+
+def current_override(events: list[VisitEvent]) -> OverrideNote | None:
+    """The override still in force, from the visit's staffing events oldest first.
+
+    services write an override just before the assignment or move it allowed; any later assignment, removal or
+    move that came without an override of its own ends it (the conflict was about another nurse or time).
+    """
+    current, companion_due = None, False
+    for event in events:
+        if event.kind == VisitEvent.Kind.OVERRIDE:
+            current, companion_due = event, True
+        elif companion_due:
+            companion_due = False
+        else:
+            current = None
+    return _override_note(current) if current else None
+
+
+def _card_prefetches() -> list[Prefetch]:
+    return [
+        Prefetch(
+            "events",
+            queryset=VisitEvent.objects.filter(kind__in=_STAFFING_EVENTS).select_related("by").order_by("at", "pk"),
+            to_attr="staffing_events",
+        ),
+        Prefetch(
+            "reschedule_requests",
+            queryset=RescheduleRequest.objects.filter(resolved_at__isnull=True).order_by("created_at"),
+            to_attr="open_reschedule_requests",
+        ),
+    ]
+
+
 def _for_card(visit: Visit) -> Visit:
     visit.duration_label = duration_label(visit.planned_minutes)
+    zone = visit.patient.zone  # the card shows the patient's local times
+    override = current_override(getattr(visit, "staffing_events", []))
+    visit.override = replace(override, at=timezone.localtime(override.at, zone)) if override else None
+    requests = getattr(visit, "open_reschedule_requests", [])
+    visit.reschedule_request = requests[0] if requests else None
+    visit.reschedule_asked_at = timezone.localtime(requests[0].created_at, zone) if requests else None
     return visit
 
 
 def board_visit(*, user, pk: int) -> Visit:
     """One visit as its card shows it; raises Visit.DoesNotExist outside the user's scope."""
-    return _for_card(Visit.objects.visible_to(user).select_related("patient", "order__product", "nurse").get(pk=pk))
+    visits = Visit.objects.visible_to(user).select_related("patient", "order__product", "nurse")
+    return _for_card(visits.prefetch_related(*_card_prefetches()).get(pk=pk))
+
+
+def board_visit_day(*, user, pk: int) -> date:
+    """The day (the patient's local date) a visit sits on the board; raises Visit.DoesNotExist outside scope."""
+    return Visit.objects.visible_to(user).select_related("patient").get(pk=pk).local_start.date()
 
 
 @dataclass
@@ -103,22 +182,33 @@ class NurseRow:
 
 @dataclass
 class Board:
-    monday: date
     days: list[date]
     rows: list[NurseRow]
     unassigned: list[tuple[date, list[Visit]]]
+
+    @property
+    def first_day(self) -> date:
+        return self.days[0]
+
+    @property
+    def last_day(self) -> date:
+        return self.days[-1]
+
+    @property
+    def monday(self) -> date:
+        return week_monday(self.first_day)
 
     @property
     def sunday(self) -> date:
         return self.days[-1]
 
     @property
-    def previous_monday(self) -> date:
-        return self.monday - timedelta(days=7)
+    def previous_start(self) -> date:
+        return self.first_day - timedelta(days=len(self.days))
 
     @property
-    def next_monday(self) -> date:
-        return self.monday + timedelta(days=7)
+    def next_start(self) -> date:
+        return self.first_day + timedelta(days=len(self.days))
 
     @property
     def unassigned_count(self) -> int:
@@ -157,24 +247,26 @@ def _empty_cells(nurse, days: list[date], prefetched: bool) -> list[DayCell]:
 def build_board(
     *,
     user,
-    monday: date,
+    first_day: date,
+    day_count: int = 7,
     nurses: list,
     nurse_id: int | None = None,
     patient_id: int | None = None,
     therapy: str = "",
 ) -> Board:
-    """The week from ``monday``: a row per nurse (``nurses`` from nurses_for_week) and the unassigned visits.
+    """``day_count`` days from ``first_day``: a row per nurse (``nurses`` from nurses_for_days) and the unassigned.
 
     A visit sits on the day of its planned start in the patient's time zone. Filtering by nurse keeps the
     unassigned visits, which are the ones a coordinator would give that nurse.
     """
-    days = [monday + timedelta(days=offset) for offset in range(7)]
-    starts, ends = _week_window(monday)
+    days = [first_day + timedelta(days=offset) for offset in range(day_count)]
+    starts, ends = _window(first_day, day_count)
     visits = (
         Visit.objects.visible_to(user)
         .exclude(status=Visit.Status.CANCELLED)
         .filter(planned_start__gte=starts, planned_start__lt=ends)
         .select_related("patient", "order__product", "nurse")
+        .prefetch_related(*_card_prefetches())
         .order_by("planned_start", "pk")
     )
     if nurse_id is not None:
@@ -191,16 +283,15 @@ def build_board(
         _for_card(visit)
         day = visit.local_start.date()
         if day not in unassigned:
-            continue  # in the wide UTC window but outside this week where the patient lives
+            continue  # in the wide UTC window but outside the days shown where the patient lives
         if visit.nurse is None:
             unassigned[day].append(visit)
             continue
         row = rows.get(visit.nurse_id)
         if row is None:  # assigned to someone no longer listed as an active nurse: still shown, and flagged
             row = rows[visit.nurse_id] = NurseRow(visit.nurse, None, _empty_cells(visit.nurse, days, False), False)
-        row.cells[(day - monday).days].visits.append(visit)
+        row.cells[(day - first_day).days].visits.append(visit)
     return Board(
-        monday=monday,
         days=days,
         rows=list(rows.values()),
         unassigned=[(day, day_visits) for day, day_visits in unassigned.items() if day_visits],

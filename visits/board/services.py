@@ -356,12 +356,30 @@ def visit_assign(*, visit: Visit, nurse, by, override_reason: str = "") -> Visit
     return visit
 
 
+# The checks a change makes before it writes; the board also asks them before it asks "are you sure?", so a
+# coordinator is never asked to confirm something that would then be refused.
+
+
+def check_can_unassign(*, visit: Visit) -> None:
+    _require_scheduled(visit, "unassigned")
+    if visit.nurse_id is None:
+        raise SchedulingError("No nurse is assigned to this visit.")
+
+
+def check_can_cancel(*, visit: Visit) -> None:
+    _require_scheduled(visit, "cancelled")
+
+
+def check_can_mark_missed(*, visit: Visit) -> None:
+    _require_scheduled(visit, "marked missed")
+    if visit.planned_start > timezone.now():
+        raise SchedulingError("Only a visit whose planned time has passed can be marked missed.")
+
+
 @transaction.atomic
 def visit_unassign(*, visit: Visit, by, reason: str = "") -> Visit:
     _lock(visit)
-    _require_scheduled(visit, "unassigned")
-    if visit.nurse is None:
-        raise SchedulingError("No nurse is assigned to this visit.")
+    check_can_unassign(visit=visit)
     previous = visit.nurse
     visit.nurse = None
     _save(visit)
@@ -411,7 +429,7 @@ def visit_cancel(*, visit: Visit, by, reason: str) -> Visit:
     if not reason:
         raise SchedulingError("Give a reason for cancelling the visit.")
     _lock(visit)
-    _require_scheduled(visit, "cancelled")
+    check_can_cancel(visit=visit)
     visit.status = Visit.Status.CANCELLED
     visit.status_reason = reason
     _save(visit)
@@ -426,9 +444,7 @@ def visit_mark_missed(*, visit: Visit, by, reason: str) -> Visit:
     if not reason:
         raise SchedulingError("Give a reason why the visit was missed.")
     _lock(visit)
-    _require_scheduled(visit, "marked missed")
-    if visit.planned_start > timezone.now():
-        raise SchedulingError("Only a visit whose planned time has passed can be marked missed.")
+    check_can_mark_missed(visit=visit)
     visit.status = Visit.Status.MISSED
     visit.status_reason = reason
     _save(visit)

@@ -1,8 +1,15 @@
 """The coordinator's board (/schedule/) and the nurse availability page.
 
+The board shows a day, 3 days (both fit a 1024 px tablet) or the week. Its address holds everything it shows:
+``?view=3day&day=2026-11-24&nurse=7`` (``week=`` for the week view), ids and dates only; ``?visit=<id>`` opens it
+on that visit's day with the card highlighted (board_url_for_visit). The last view chosen is kept in the session,
+so the coordinator's board opens the way she left it.
+
 Every visit action is a plain POST that redirects back to the board; with htmx (``request.htmx``) the same POST
 answers with the re-drawn board on success, or with the visit's card showing what went wrong. A refused action
 answers 400 (the form needs correcting) or 409 (the nurse is not free; an override reason would assign).
+Removing a nurse, cancelling and marking missed take two steps: the first POST answers with the card asking
+"are you sure?" (200, nothing changed), only a second POST carrying ``confirmed=yes`` changes the visit.
 """
 
 from dataclasses import dataclass, field
@@ -25,8 +32,10 @@ from infusion_site.roles import is_coordinator
 from visits.board import selectors
 from visits.board import services as scheduling
 from visits.board.forms import (
+    BOARD_VIEWS,
     AssignForm,
     BoardFilterForm,
+    BoardViewForm,
     CancelForm,
     MissedForm,
     NurseProfileForm,
@@ -45,6 +54,9 @@ VISIT_CARD = "visits/board/visit_card.html"
 VISIT_ACTION_PAGE = "visits/board/visit_action.html"
 AVAILABILITY_PAGE = "visits/board/nurse_availability.html"
 
+SESSION_VIEW = "board_view"  # the coordinator's last chosen view, kept per user in her session
+DEFAULT_VIEW = "week"
+
 
 @dataclass
 class Focus:
@@ -55,49 +67,117 @@ class Focus:
     form: forms.Form
     message: str
     conflicts: list = field(default_factory=list)
+    confirming: bool = False  # the change is valid and waits for "Yes"
 
     @property
     def values(self):
         return self.form.data
 
+    @property
+    def url_name(self) -> str:
+        return f"schedule:{self.action}"
+
+    @property
+    def confirm_label(self) -> str:
+        return CONFIRM_LABELS[self.action][0]
+
+    @property
+    def keep_label(self) -> str:
+        return CONFIRM_LABELS[self.action][1]
+
+
+CONFIRM_LABELS = {
+    "unassign": ("Yes, remove the nurse", "No, keep the nurse"),
+    "cancel": ("Yes, cancel the visit", "No, keep the visit"),
+    "missed": ("Yes, mark it missed", "No, leave it scheduled"),
+}
+
 
 # --- the board ---------------------------------------------------------------------------------------------------
 
 
-def _board_href(monday, filters: dict) -> str:
-    params = {"week": monday.isoformat(), **{key: value for key, value in filters.items() if value not in (None, "")}}
-    return f"{reverse('schedule:board')}?{urlencode(params)}"
+def board_url_for_visit(visit_id: int) -> str:
+    """The board opened on a visit's day with its card highlighted, in the view the coordinator last chose."""
+    return f"{reverse('schedule:board')}?{urlencode({'visit': visit_id})}#visit-{visit_id}"
+
+
+def _board_href(view: str, first_day, filters: dict) -> str:
+    date_key = "week" if view == "week" else "day"
+    shown = {key: value for key, value in filters.items() if value not in (None, "")}
+    return f"{reverse('schedule:board')}?{urlencode({date_key: first_day.isoformat(), **shown, 'view': view})}"
+
+
+def _chosen_view(request, asked: str) -> str:
+    """The view in the address, remembered for next time; without one, the one remembered."""
+    if asked:
+        if request.session.get(SESSION_VIEW) != asked:
+            request.session[SESSION_VIEW] = asked
+        return asked
+    remembered = request.session.get(SESSION_VIEW)
+    return remembered if remembered in selectors.VIEW_DAYS else DEFAULT_VIEW
+
+
+def _first_day(view: str, anchor):
+    return selectors.week_monday(anchor) if view == "week" else anchor
 
 
 def _board_context(request, params: QueryDict, *, notice: str = "") -> tuple[dict, bool]:
+    view_form = BoardViewForm(params)
+    view_form.is_valid()
     week_form = WeekForm(params)
-    week = week_form.cleaned_data.get("week") if week_form.is_valid() else None
-    monday = selectors.week_monday(week or timezone.localdate())
-    nurses = selectors.nurses_for_week(monday=monday)
+    week_form.is_valid()
+    view = _chosen_view(request, view_form.cleaned_data.get("view") or "")
+    errors = []
+    focus_visit, visit_day = None, None
+    visit_id = view_form.cleaned_data.get("visit")
+    if visit_id is not None:
+        try:
+            visit_day = selectors.board_visit_day(user=request.user, pk=visit_id)
+            focus_visit = visit_id
+        except Visit.DoesNotExist:
+            errors.append("There is no visit with that number; showing the board without it.")
+    today = timezone.localdate()
+    anchor = visit_day or view_form.cleaned_data.get("day") or week_form.cleaned_data.get("week") or today
+    first_day = _first_day(view, anchor)
+    day_count = selectors.VIEW_DAYS[view]
+    nurses = selectors.nurses_for_days(first_day=first_day, day_count=day_count)
     filter_form = BoardFilterForm(params, nurses=nurses, patients=selectors.patient_choices(user=request.user))
     filter_form.is_valid()
     filters = {key: filter_form.cleaned_data.get(key) for key in ("nurse", "patient", "therapy")}
     board = selectors.build_board(
         user=request.user,
-        monday=monday,
+        first_day=first_day,
+        day_count=day_count,
         nurses=nurses,
         nurse_id=filters["nurse"],
         patient_id=filters["patient"],
         therapy=filters["therapy"] or "",
     )
-    errors = [error for form in (week_form, filter_form) for messages_ in form.errors.values() for error in messages_]
-    today = timezone.localdate()
+    errors += [
+        error
+        for form in (view_form, week_form, filter_form)
+        for field_errors in form.errors.values()
+        for error in field_errors
+    ]
+    shows_today = today in board.days
+    switch_from = today if shows_today else first_day  # switching view keeps today in sight, else the first day
     context = {
         "board": board,
+        "view": view,
+        "view_links": [
+            {"label": label, "current": key == view, "url": _board_href(key, _first_day(key, switch_from), filters)}
+            for key, label in BOARD_VIEWS
+        ],
+        "step_label": {"day": "day", "3day": "3 days", "week": "week"}[view],
         "nurses": nurses,
-        "week_form": week_form,
         "filter_form": filter_form,
         "filters": filters,
-        "board_url": _board_href(monday, filters),
-        "previous_url": _board_href(board.previous_monday, filters),
-        "next_url": _board_href(board.next_monday, filters),
-        "this_week_url": _board_href(selectors.week_monday(today), filters),
-        "is_this_week": monday == selectors.week_monday(today),
+        "focus_visit": focus_visit,
+        "board_url": _board_href(view, first_day, filters),
+        "previous_url": _board_href(view, board.previous_start, filters),
+        "next_url": _board_href(view, board.next_start, filters),
+        "today_url": _board_href(view, _first_day(view, today), filters),
+        "shows_today": shows_today,
         "today": today,
         "now": timezone.now(),
         "notice": notice,
@@ -155,14 +235,24 @@ def _done(request, message: str):
     return redirect(f"{reverse('schedule:board')}?{query}" if query else reverse("schedule:board"))
 
 
-def _refused(request, visit: Visit, *, action: str, form: forms.Form, message: str, conflicts=(), status: int = 400):
-    """Show the visit's card again with the form as typed and the reason; nothing was changed."""
+def _refused(
+    request,
+    visit: Visit,
+    *,
+    action: str,
+    form: forms.Form,
+    message: str,
+    conflicts=(),
+    status: int = 400,
+    confirming: bool = False,
+):
+    """Show the visit's card again with the form as typed and the reason (or the question); nothing was changed."""
     visit = _visit(request, visit.pk)  # as it is now, not as the refused service left it in memory
     params = _posted_board_params(request)
     context = {
         "visit": visit,
         "nurses": list(selectors.active_nurses()),
-        "focus": Focus(visit.pk, action, form, message, list(conflicts)),
+        "focus": Focus(visit.pk, action, form, message, list(conflicts), confirming),
         "board_url": f"{reverse('schedule:board')}?{params.urlencode()}" if params else reverse("schedule:board"),
         "now": timezone.now(),
     }
@@ -176,10 +266,20 @@ def _invalid_message(form: forms.Form) -> str:
     return f"Nothing was changed. {first}"
 
 
-def _act(request, visit: Visit, *, action: str, form: forms.Form, perform, success: str):
-    """Validate, call the service, and answer; the service either does everything or nothing."""
+def _act(request, visit: Visit, *, action: str, form: forms.Form, perform, success: str, check=None, question=""):
+    """Validate, call the service, and answer; the service either does everything or nothing.
+
+    With ``check`` (the service's own precondition) the change needs confirming: until the POST says
+    ``confirmed=yes`` the answer is the card asking ``question``, once the change is known to be allowed.
+    """
     if not form.is_valid():
         return _refused(request, visit, action=action, form=form, message=_invalid_message(form))
+    if check is not None and request.POST.get("confirmed") != "yes":
+        try:
+            check(visit=visit)
+        except SchedulingError as error:
+            return _refused(request, visit, action=action, form=form, message=f"Nothing was changed. {error}")
+        return _refused(request, visit, action=action, form=form, message=question, status=200, confirming=True)
     try:
         perform(form.cleaned_data)
     except AssignmentBlocked as blocked:
@@ -236,8 +336,9 @@ def reschedule(request, pk):
     return _act(request, visit, action="reschedule", form=form, perform=perform, success=f"{label}: moved.")
 
 
-def _reason_action(action: str, form_class, service, done: str):
-    """A visit action that needs only a reason: the form, the service it calls, and what the coordinator is told."""
+def _reason_action(action: str, form_class, service, check, question, done: str):
+    """A visit action that needs only a reason and a confirmation: the form, the service, the check it makes first,
+    the question asked before it is done, and what the coordinator is told after."""
 
     @role_required(is_coordinator)
     @require_POST
@@ -248,17 +349,50 @@ def _reason_action(action: str, form_class, service, done: str):
             service(visit=visit, by=request.user, reason=data["reason"])
 
         form = form_class(request.POST)
+        label = _visit_label(visit)
         return _act(
-            request, visit, action=action, form=form, perform=perform, success=f"{_visit_label(visit)}: {done}."
+            request,
+            visit,
+            action=action,
+            form=form,
+            perform=perform,
+            success=f"{label}: {done}.",
+            check=check,
+            question=question(visit, label),
         )
 
     view.__name__ = action
     return view
 
 
-unassign = _reason_action("unassign", UnassignForm, scheduling.visit_unassign, "nurse removed")
-cancel = _reason_action("cancel", CancelForm, scheduling.visit_cancel, "cancelled")
-missed = _reason_action("missed", MissedForm, scheduling.visit_mark_missed, "marked missed")
+def _remove_question(visit: Visit, label: str) -> str:
+    return f"Remove {nurse_name(visit.nurse)} from {label}?" if visit.nurse else f"Remove the nurse from {label}?"
+
+
+unassign = _reason_action(
+    "unassign",
+    UnassignForm,
+    scheduling.visit_unassign,
+    scheduling.check_can_unassign,
+    _remove_question,
+    "nurse removed",
+)
+cancel = _reason_action(
+    "cancel",
+    CancelForm,
+    scheduling.visit_cancel,
+    scheduling.check_can_cancel,
+    lambda visit, label: f"Cancel {label}? It leaves the board and cannot be undone here.",
+    "cancelled",
+)
+missed = _reason_action(
+    "missed",
+    MissedForm,
+    scheduling.visit_mark_missed,
+    scheduling.check_can_mark_missed,
+    lambda visit, label: f"Mark {label} as missed? It cannot be undone here.",
+    "marked missed",
+)
 
 
 # --- nurse availability ----------------------------------------------------------------------------------------------

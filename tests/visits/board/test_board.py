@@ -14,7 +14,7 @@ from tests import factories
 from tests.conftest import client_for
 from tests.visits.board.test_assignment import NOW, at, available_nurse, visit_at
 from visits.board import services as scheduling
-from visits.models import Visit, VisitEvent
+from visits.models import RescheduleRequest, Visit, VisitEvent
 
 BOARD = "/schedule/"
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -111,10 +111,15 @@ def test_the_board_shows_each_nurses_hours_and_time_off(coordinator, nora):
     assert "Not working" in cells[5]
 
 
-def test_the_board_query_count_does_not_grow_with_the_data(cast, coordinator):
+@pytest.mark.parametrize(
+    "board_url",
+    [NEXT_WEEK, f"{BOARD}?view=3day&day=2026-11-24", f"{BOARD}?view=day&day=2026-11-25"],
+    ids=["week", "3 days", "day"],
+)
+def test_the_board_query_count_does_not_grow_with_the_data(cast, coordinator, board_url):
     def count_queries() -> int:
         with CaptureQueriesContext(connection) as queries:
-            response = coordinator.get(NEXT_WEEK)
+            response = coordinator.get(board_url)
         assert response.status_code == 200
         return len(queries)
 
@@ -123,22 +128,26 @@ def test_the_board_query_count_does_not_grow_with_the_data(cast, coordinator):
         for index in range(visits):
             nurse = staff[index % len(staff)] if index % 3 else None  # a third unassigned
             patient = factories.PatientFactory(time_zone=["America/Chicago", "America/New_York"][index % 2])
-            visit_at(
+            visit = visit_at(
                 at(23 + index % 7, 8 + index % 9),
                 120,
                 nurse=nurse,
                 patient=patient,
                 product=["Octagam 10%", "Rituxan"][index % 2],
             )
+            if index % 2:  # the card's markers: an overridden conflict and a patient's request to move
+                VisitEvent.objects.create(visit=visit, kind=VisitEvent.Kind.OVERRIDE, detail="Reason: agreed\n")
+                RescheduleRequest.objects.create(visit=visit, reason="A wedding", preferred_dates="Friday")
         for nurse in staff:
             scheduling.time_off_add(nurse=nurse, starts_at=at(27, 0), ends_at=at(28, 0), reason="course")
 
-    coordinator.get(NEXT_WEEK)  # warm caches (content types, templates)
+    coordinator.get(board_url)  # warm caches (content types, templates) and remember the view
     add(nurses=2, visits=3)
     small = count_queries()
     add(nurses=2, visits=27)  # 4 nurses (plus the cast's 2), 30 visits
     assert Visit.objects.count() == 30
     large = count_queries()
+    assert "Conflict overridden" in text(coordinator.get(board_url))  # the markers were on the page counted
     assert small == large, f"{small} queries for 3 visits, {large} for 30"
 
 
@@ -327,7 +336,10 @@ def test_a_documented_visit_is_refused_with_a_message(coordinator, nora):
 
 def test_unassigning_from_the_board(coordinator, nora):
     visit = visit_at(at(24, 9), nurse=nora)
-    assert coordinator.post(url("unassign", visit), {"next": NEXT_WEEK}).status_code == 302
+    assert coordinator.post(url("unassign", visit), {"next": NEXT_WEEK}).status_code == 200  # asks first
+    visit.refresh_from_db()
+    assert visit.nurse == nora
+    assert coordinator.post(url("unassign", visit), {"next": NEXT_WEEK, "confirmed": "yes"}).status_code == 302
     visit.refresh_from_db()
     assert visit.nurse is None
 
@@ -394,7 +406,8 @@ def test_cancelling_without_a_reason_is_explained_and_nothing_changes(coordinato
 
 def test_cancelling_from_the_board_takes_the_visit_off_it(coordinator, nora):
     visit = visit_at(at(24, 9), nurse=nora)
-    response = coordinator.post(url("cancel", visit), {"reason": "Admitted to hospital", "next": NEXT_WEEK}, **HTMX)
+    cancel = {"reason": "Admitted to hospital", "next": NEXT_WEEK, "confirmed": "yes"}
+    response = coordinator.post(url("cancel", visit), cancel, **HTMX)
     assert response.status_code == 200
     assert f'id="visit-{visit.pk}"' not in response.content.decode()
     visit.refresh_from_db()
@@ -407,13 +420,14 @@ def test_only_past_visits_offer_and_accept_marking_missed(coordinator, nora):
     board = coordinator.get(BOARD)
     assert "Mark missed" in card(board, past) and "Mark missed" not in card(board, future)
 
-    response = coordinator.post(url("missed", future), {"reason": "not home"}, **HTMX)
-    assert response.status_code == 400
-    assert "Only a visit whose planned time has passed can be marked missed." in text(response)
+    for confirmed in ("", "yes"):  # refused before it is even asked, and refused if confirmed anyway
+        response = coordinator.post(url("missed", future), {"reason": "not home", "confirmed": confirmed}, **HTMX)
+        assert response.status_code == 400
+        assert "Only a visit whose planned time has passed can be marked missed." in text(response)
     future.refresh_from_db()
     assert future.status == Visit.Status.SCHEDULED
 
-    assert coordinator.post(url("missed", past), {"reason": "not home"}).status_code == 302
+    assert coordinator.post(url("missed", past), {"reason": "not home", "confirmed": "yes"}).status_code == 302
     past.refresh_from_db()
     assert past.status == Visit.Status.MISSED
 
