@@ -18,6 +18,7 @@ class VisitsConfig(AppConfig):
             models.WorkingHours,
             models.TimeOff,
             models.ClientWrite,
+            models.AlertHandling,
         ):
             auditlog.register(model)
         # The feed token is a secret: the audit trail records that it changed, not its value.

@@ -188,6 +188,7 @@ def follow_up_calls(*, now: datetime) -> list[Alert]:
                 due=follow_up.due_at + FOLLOW_UP_ANSWER_WITHIN,
                 about=follow_up,
                 form_template="visits/alerts/follow_up_call_form.html",
+                resolved_by_own_form=True,
             )
         )
     return alerts
@@ -256,6 +257,8 @@ def undelivered_notifications(*, now: datetime) -> list[Alert]:
                 due=notification.failed_at,
                 about=notification,
                 form_template="visits/alerts/notification_retry_form.html",
+                # Sent again and failed again is a new failure.
+                fact=str(int(notification.failed_at.timestamp())),
             )
         )
     return alerts

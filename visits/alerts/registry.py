@@ -13,6 +13,8 @@ from enum import IntEnum
 
 from django.utils import timezone
 
+from patients.models import Patient
+from visits.board.views import board_url_for_visit
 from visits.models import Visit
 
 
@@ -45,11 +47,40 @@ class Alert:
     # A partial included under the alert, for kinds that are handled right on the queue.
     form_template: str = ""
     lines: list[str] = field(default_factory=list)  # extra facts, one a line
+    # What, besides the row, makes this alert a fact of its own (e.g. the day a dose was due): a new fact about the
+    # same row is a new alert, even when the last one was resolved. Letters, digits, "_" and "-" only.
+    fact: str = ""
+    # Kinds whose own form (``form_template``) is how they are resolved: closing a request, recording a call.
+    resolved_by_own_form: bool = False
+    # What a coordinator has done about it (a ``visits.models.AlertHandling``), set by the queue's selector.
+    handling: object = None
+
+    @property
+    def anchor(self) -> str:
+        """The alert's place on the page: unique across kinds (two kinds may be about rows with the same pk)."""
+        return f"{self.kind}-{getattr(self.about, 'pk', id(self.about))}"
 
     @property
     def key(self) -> str:
-        """Unique across kinds (two kinds may be about rows with the same pk)."""
-        return f"{self.kind}-{getattr(self.about, 'pk', id(self.about))}"
+        """Stable for one fact, whenever the queue is read: what an acknowledgement or a resolution is kept under."""
+        return f"{self.anchor}-{self.fact}" if self.fact else self.anchor
+
+    @property
+    def is_acknowledged(self) -> bool:
+        return self.handling is not None and self.handling.state == "acknowledged"
+
+    def subject(self) -> tuple[object | None, Visit | None]:
+        """(patient, visit) the alert is about, for the history; uses only what the source already loaded."""
+        about = self.about
+        visit = about if isinstance(about, Visit) else getattr(about, "visit", None)
+        if isinstance(visit, Visit):
+            return visit.patient, visit
+        patient = getattr(about, "patient", None)
+        if patient is None and hasattr(about, "recipient"):
+            patient = getattr(about.recipient, "patient_record", None)
+        if patient is None and isinstance(about, Patient):
+            patient = about
+        return patient, None
 
 
 @dataclass(frozen=True)
@@ -78,20 +109,14 @@ def alert_source(kind: str, *, label: str | None = None):
 
 
 def board_url(visit: Visit) -> str:
-    """The coordinator board on the week (Monday, in the patient's time zone) of the visit.
-
-    A plain path, not reverse(): the board is its own piece of work and takes ``?week=YYYY-MM-DD``.
-    """
-    day = visit.local_start.date()
-    monday = day - timedelta(days=day.weekday())
-    return f"/schedule/?week={monday.isoformat()}#visit-{visit.pk}"
+    """The coordinator board opened on the visit's day with its card highlighted (visits.board)."""
+    return board_url_for_visit(visit.pk)
 
 
 def when_text(moment: datetime, zone) -> str:
+    """Staff read one clock style everywhere: 24-hour, with the zone the time is in."""
     local = timezone.localtime(moment, zone)
-    hour = local.hour % 12 or 12
-    minutes = f"{local.minute:02d}"
-    return f"{local:%a} {local.day} {local:%b}, {hour}:{minutes} {'am' if local.hour < 12 else 'pm'} {local.tzname()}"
+    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M} {local.tzname()}"
 
 
 def in_how_long(delta: timedelta) -> str:

@@ -129,6 +129,8 @@ def scig_missed_doses(*, now: datetime) -> list[Alert]:
                 action_label="Open the patient",
                 due=patient.anchor + DOSE_INTERVAL,
                 about=patient,
+                # One alert per missed week: resolving this week's does not hide next week's.
+                fact=f"{due_day:%Y%m%d}",
             )
         )
     return alerts

@@ -1,9 +1,20 @@
 """Alerts from the schedule and the chart: unassigned visits, authorizations, requests, reactions, overrides, vitals."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, Exists, ExpressionWrapper, F, IntegerField, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce, TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
@@ -119,9 +130,87 @@ def authorizations_running_out(*, now: datetime) -> list[Alert]:
                 action_label="Open the patient",
                 due=start_of_day(authorization.valid_to),
                 about=authorization,
+                # Ending soon and running out of visits are two facts: resolving one does not hide the other.
+                fact="-".join(name for name, why in (("ending", ends_soon), ("few_left", few_left)) if why),
             )
         )
     return alerts
+
+
+# --- Visits no prior authorization covers ---------------------------------------------------------
+
+NO_AUTHORIZATION_LOOKS_AHEAD = timedelta(days=28)
+# Every patient's local day lies within 14 hours of UTC (UTC-12 to UTC+14).
+ZONE_MARGIN = timedelta(hours=14)
+
+
+def _utc_day(expression) -> TruncDate:
+    return TruncDate(ExpressionWrapper(expression, output_field=DateTimeField()), tzinfo=UTC)
+
+
+@alert_source("no_authorization", label="Visits with no prior authorization")
+def visits_without_authorization(*, now: datetime) -> list[Alert]:
+    """Visits of the next four weeks on a day no prior authorization of the patient covers, whatever its count
+    (the orders page flags them when they are planned; this keeps them in front of the coordinator until one is
+    on file). One alert per order. Two queries: the database keeps the visits no authorization covers around the
+    visit's day in any time zone, then each is checked on the patient's own calendar day."""
+    today = timezone.localdate(now)
+    covering = PriorAuthorization.objects.filter(
+        patient=OuterRef("patient"), valid_from__lte=OuterRef("earliest_day"), valid_to__gte=OuterRef("latest_day")
+    )
+    candidates = list(
+        Visit.objects.active()
+        .filter(planned_start__gte=now, planned_start__lt=now + NO_AUTHORIZATION_LOOKS_AHEAD)
+        .annotate(
+            earliest_day=_utc_day(F("planned_start") - Value(ZONE_MARGIN)),
+            latest_day=_utc_day(F("planned_start") + Value(ZONE_MARGIN)),
+        )
+        .filter(~Exists(covering))
+        .select_related("patient", "order__product")
+        .order_by("order_id", "planned_start", "pk")
+    )
+    if not candidates:
+        return []
+    windows: dict[int, list[tuple]] = {}
+    for authorization in PriorAuthorization.objects.filter(patient_id__in={visit.patient_id for visit in candidates}):
+        windows.setdefault(authorization.patient_id, []).append((authorization.valid_from, authorization.valid_to))
+    by_order: dict[int, list[Visit]] = {}
+    for visit in candidates:
+        day = visit.local_start.date()
+        if not any(start <= day <= end for start, end in windows.get(visit.patient_id, [])):
+            by_order.setdefault(visit.order_id, []).append(visit)
+    alerts = []
+    for uncovered in by_order.values():
+        first, last = uncovered[0], uncovered[-1]
+        patient = first.patient
+        days = (first.local_start.date() - today).days
+        count = len(uncovered)
+        span = (
+            f"on {_day(first.local_start.date())}"
+            if count == 1
+            else f"from {_day(first.local_start.date())} to {_day(last.local_start.date())}"
+        )
+        alerts.append(
+            Alert(
+                kind="no_authorization",
+                severity=Severity.URGENT if days <= AUTHORIZATION_URGENT_DAYS else Severity.SOON,
+                title=f"No prior authorization for {patient.full_name}",
+                detail=(
+                    f"{count} {first.order.product.name} visit{'s' if count != 1 else ''} {span} "
+                    f"(the first {days_text(days)}): no prior authorization on file covers "
+                    f"{'that day' if count == 1 else 'those days'}. Record one, or ask the payer."
+                ),
+                url=reverse("patients:detail", args=[patient.pk]) + "#authorizations",
+                action_label="Open the patient",
+                due=first.planned_start,
+                about=first.order,
+            )
+        )
+    return alerts
+
+
+def _day(day) -> str:
+    return f"{day:%a} {day.day} {day:%b}"
 
 
 @alert_source("reschedule_request", label="Reschedule requests from patients")
@@ -153,6 +242,7 @@ def open_reschedule_requests(*, now: datetime) -> list[Alert]:
                 due=visit.planned_start,
                 about=request,
                 form_template="visits/alerts/resolve_request_form.html",
+                resolved_by_own_form=True,
             )
         )
     return alerts
@@ -259,6 +349,16 @@ def checkin_exceptions(*, now: datetime) -> list[Alert]:
                 action_label="Open the chart",
                 due=verification.checked_in_at,
                 about=verification,
+                # A check-out found unverified after the check-in was handled is a new exception.
+                fact="-".join(
+                    name
+                    for name, why in (
+                        ("in", not verification.check_in_verified),
+                        ("out", bool(verification.checked_out_at and not verification.check_out_verified)),
+                        ("window", bool(verification.window_override_reason)),
+                    )
+                    if why
+                ),
             )
         )
     return alerts

@@ -2,27 +2,55 @@
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from infusion_site.access import role_required
 from infusion_site.roles import is_coordinator
-from visits.alerts.forms import FollowUpCallForm, ResolveRequestForm
+from patients.services import ServiceError
+from visits.alerts.forms import AlertKeyForm, FollowUpCallForm, ResolveAlertForm, ResolveRequestForm
 from visits.alerts.registry import Severity
-from visits.alerts.selectors import collect_alerts, group_alerts
-from visits.alerts.services import follow_up_record_call, reschedule_request_resolve
+from visits.alerts.selectors import (
+    alert_by_key,
+    group_alerts,
+    in_hand_no_longer_raised,
+    open_alerts,
+    recently_resolved,
+    taken_on,
+)
+from visits.alerts.services import (
+    alert_acknowledge,
+    alert_resolve,
+    follow_up_record_call,
+    handling_resolve,
+    reschedule_request_resolve,
+)
 from visits.alerts.services import notification_retry as service_notification_retry
 from visits.models import FollowUp, Notification, RescheduleRequest
 
 
-def _queue(request, *, failed=None, status=200):
-    """The queue page; ``failed`` is (alert key, bound form) when an action on one alert was refused."""
-    alerts = collect_alerts()
+def _short(label: str) -> str:
+    """ "Check-in exceptions (location not verified, …)" → "check-in exceptions", for the one line of empty kinds."""
+    short = label.split(" (")[0]
+    return short[:1].lower() + short[1:]
+
+
+def _queue(request, *, failed=None, resolve_failed=None, status=200):
+    """The queue page; ``failed`` is (alert key, bound form) when an action on one alert was refused, and
+    ``resolve_failed`` the same for resolving an alert with a note."""
+    alerts = open_alerts()
+    groups = group_alerts(alerts)
     context = {
-        "groups": group_alerts(alerts),
+        "in_hand": in_hand_no_longer_raised(shown_keys=[alert.key for alert in alerts]),
+        "groups": groups,
+        "busy_groups": [group for group in groups if group.count],
+        "empty_labels": ", ".join(_short(group.source.label) for group in groups if not group.count),
         "total": len(alerts),
         "urgent": sum(alert.severity == Severity.URGENT for alert in alerts),
         "failed_key": failed[0] if failed else None,
         "failed_form": failed[1] if failed else None,
+        "resolve_failed_key": resolve_failed[0] if resolve_failed else None,
+        "resolve_failed_form": resolve_failed[1] if resolve_failed else None,
     }
     return render(request, "visits/alerts/queue.html", context, status=status)
 
@@ -74,3 +102,66 @@ def notification_retry(request, pk):
     service_notification_retry(notification=notification, by=request.user)
     messages.success(request, "The message will be sent again in a moment.")
     return redirect("alerts:queue")
+
+
+GONE = "That alert is not on the queue any more; the page is up to date now."
+
+
+@role_required(is_coordinator)
+@require_POST
+def acknowledge(request):
+    """ "I am on it": the alert stays on the queue, marked with who and when."""
+    form = AlertKeyForm(request.POST)
+    alert = alert_by_key(form.cleaned_data["key"]) if form.is_valid() else None
+    if alert is None:
+        messages.error(request, GONE)
+        return redirect("alerts:queue")
+    if alert_acknowledge(alert=alert, by=request.user):
+        messages.success(request, f"You are on it: {alert.title}.")
+    else:
+        messages.info(request, f"Already taken: {alert.title}.")
+    return redirect(reverse("alerts:queue") + f"#{alert.anchor}")
+
+
+@role_required(is_coordinator)
+@require_POST
+def resolve(request):
+    """Resolved with a note: the alert leaves the queue and stays in the visit's and the patient's history.
+
+    An alert taken on earlier whose source no longer raises it (aged out of its window) is closed from its record.
+    """
+    form = ResolveAlertForm(request.POST)
+    form.is_valid()  # a valid key is in cleaned_data even when the note is refused
+    key = form.cleaned_data.get("key")
+    alert = alert_by_key(key) if key else None
+    if alert is not None:
+        if alert.resolved_by_own_form:
+            messages.error(request, f"Use the form under the alert to resolve it: {alert.title}.")
+            return redirect(reverse("alerts:queue") + f"#{alert.anchor}")
+        title, close = alert.title, lambda note: alert_resolve(alert=alert, note=note, by=request.user)
+    else:
+        handling = taken_on(key) if key else None
+        if handling is None:
+            messages.error(request, GONE)
+            return redirect("alerts:queue")
+        title, close = handling.title, lambda note: handling_resolve(handling=handling, note=note, by=request.user)
+    if not form.errors:
+        try:
+            resolved = close(form.cleaned_data["note"])
+        except ServiceError as error:
+            form.add_error("note", str(error))
+    if form.errors:
+        messages.error(request, f"Not resolved yet: {title}. Add a note on what was done.")
+        return _queue(request, resolve_failed=(key, form), status=400)
+    if resolved:
+        messages.success(request, f"Resolved: {title}. It is kept in the patient's history.")
+    else:
+        messages.info(request, f"Already resolved: {title}.")
+    return redirect("alerts:queue")
+
+
+@role_required(is_coordinator)
+@require_GET
+def resolved(request):
+    """The latest resolved alerts, newest first, with who resolved them, when and the note."""
+    return render(request, "visits/alerts/resolved.html", {"handlings": recently_resolved()})

@@ -15,10 +15,11 @@ from django.utils import timezone
 from patients.demo import demo_password
 from patients.models import Patient
 from visits.chart.infusion import vitals
-from visits.chart.infusion.services import dosing_weight_of, infusion_state, plan_snapshot
+from visits.chart.infusion.services import as_reading, dosing_weight_of, infusion_state, plan_snapshot
 from visits.chart.signoff.services import visit_sign
 from visits.models import (
     Addendum,
+    Assessment,
     InfusionRecord,
     PreInfusionChecklist,
     PremedicationGiven,
@@ -261,3 +262,33 @@ def seed_visit_in_progress(users: dict, now) -> None:
     )
     VisitEvent.objects.create(visit=visit, kind=VisitEvent.Kind.ASSIGNED, by=users["coordinator"], detail="Demo data")
     chart_visit(visit, in_progress_until=now - timedelta(minutes=5))
+    flag_one_set_and_assess_it(visit)
+
+
+def flag_one_set_and_assess_it(visit: Visit) -> None:
+    """Early in the titration a set ran a temperature of 38.2 °C: flagged, on the coordinator's queue for a day, and
+    assessed by the nurse ("no reaction") so the titration went on. Later sets are normal, so no hold is open."""
+    first = visit.vitals.filter(phase=VitalSigns.Phase.TITRATION).order_by("taken_at").first()
+    if first is None:
+        return
+    reading = vitals.Reading(
+        temperature_c=Decimal("38.2"),
+        pulse=first.pulse,
+        systolic=first.systolic,
+        diastolic=first.diastolic,
+        respiratory_rate=first.respiratory_rate,
+        spo2=first.spo2,
+        pain=first.pain,
+    )
+    baseline = visit.vitals.filter(phase=VitalSigns.Phase.BASELINE).first()
+    first.temperature_c = reading.temperature_c
+    first.flags = vitals.flags(reading, baseline=as_reading(baseline) if baseline else None)
+    first.save(update_fields=["temperature_c", "flags"])
+    Assessment.objects.create(
+        visit=visit,
+        assessed_at=first.taken_at + timedelta(minutes=4),
+        finding=Assessment.Finding.NO_REACTION,
+        note="Warm room and a hot drink; no chills or rash. Rechecked at 37.6 °C.",
+        vitals=first,
+        recorded_by=visit.nurse,
+    )

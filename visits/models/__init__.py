@@ -5,6 +5,7 @@ orders (catalog, label limits per indication, therapy orders), scheduling (visit
 self-infusion). Migrations keep the app label ``visits``.
 """
 
+from visits.models.alerts import *  # noqa: F403
 from visits.models.chart import *  # noqa: F403
 from visits.models.notifications import *  # noqa: F403
 from visits.models.orders import *  # noqa: F403

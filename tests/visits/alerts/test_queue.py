@@ -13,7 +13,8 @@ from tests.conftest import client_for
 from visits.alerts import registry
 from visits.alerts.registry import Alert, Severity, alert_source
 from visits.alerts.selectors import collect_alerts
-from visits.models import RescheduleRequest, Visit
+from visits.alerts.services import alert_acknowledge, alert_resolve
+from visits.models import RescheduleRequest, Visit, VitalSigns
 
 # Friday 20 November 2026, 9:00 am in Chicago (the factories' patient time zone).
 NOW = dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.UTC)
@@ -61,7 +62,7 @@ def test_assigned_cancelled_or_past_visits_are_not_unassigned_alerts(cast):
     assert kinds(collect_alerts(), "unassigned_visit") == []
 
 
-def test_unassigned_visit_within_24_hours_is_urgent_and_links_to_its_board_week(cast):
+def test_unassigned_visit_within_24_hours_is_urgent_and_links_to_its_card_on_the_board(cast):
     tomorrow = visit_for(cast.patient, starts_in=dt.timedelta(hours=20))
     monday = visit_for(cast.patient, starts_in=dt.timedelta(hours=71))
 
@@ -69,10 +70,10 @@ def test_unassigned_visit_within_24_hours_is_urgent_and_links_to_its_board_week(
 
     assert by_visit[tomorrow].severity == Severity.URGENT
     assert by_visit[monday].severity == Severity.SOON
-    # Saturday 21 Nov is in the week of Monday 16 Nov; Monday 23 Nov 8 am CST starts its own week.
-    assert by_visit[tomorrow].url == f"/schedule/?week=2026-11-16#visit-{tomorrow.pk}"
-    assert by_visit[monday].url == f"/schedule/?week=2026-11-23#visit-{monday.pk}"
-    assert "Mon 23 Nov, 8:00 am CST" in by_visit[monday].detail
+    # The board opens each on its own day with its card highlighted (tests/visits/board/test_board_views.py).
+    assert by_visit[tomorrow].url == f"/schedule/?visit={tomorrow.pk}#visit-{tomorrow.pk}"
+    assert by_visit[monday].url == f"/schedule/?visit={monday.pk}#visit-{monday.pk}"
+    assert "Mon 23 Nov, 08:00 CST" in by_visit[monday].detail
 
 
 # --- Prior authorizations ------------------------------------------------------------------------
@@ -192,6 +193,7 @@ def test_a_new_kind_of_alert_is_one_decorated_function(cast, monkeypatch):
 
 
 def test_coordinator_sees_each_kind_with_its_count_and_where_to_act(cast):
+    factories.AuthorizationFactory(patient=cast.patient)  # covers the patient's visits (24 authorized)
     unassigned = visit_for(cast.patient, starts_in=dt.timedelta(hours=30))
     factories.AuthorizationFactory(patient=cast.other_patient, valid_to=TODAY + dt.timedelta(days=7))
     request_for(visit_for(cast.patient, starts_in=dt.timedelta(days=9), nurse=cast.assigned_nurse))
@@ -209,7 +211,7 @@ def test_coordinator_sees_each_kind_with_its_count_and_where_to_act(cast):
         ("creatinine_due", 1),
     ]
     assert "<strong>4</strong> to handle" in page
-    assert f'href="/schedule/?week=2026-11-16#visit-{unassigned.pk}"' in page
+    assert f'href="/schedule/?visit={unassigned.pk}#visit-{unassigned.pk}"' in page
     assert f'href="{reverse("patients:detail", args=[cast.other_patient.pk])}#authorizations"' in page
     assert "My daughter&#x27;s wedding" in page
 
@@ -282,11 +284,25 @@ def test_resolving_an_unknown_request_is_404(cast):
 # --- Query count ---------------------------------------------------------------------------------
 
 
-def add_one_of_each(nurse):
+def add_one_of_each(nurse, coordinator):
     patient = factories.PatientFactory(user=factories.patient_user())
     visit_for(patient, starts_in=dt.timedelta(hours=30))
     factories.AuthorizationFactory(patient=patient, valid_to=TODAY + dt.timedelta(days=5))
     request_for(visit_for(patient, starts_in=dt.timedelta(days=9), nurse=nurse))
+    # Two flagged visits: one acknowledged (shown with who and when), one resolved (off the queue).
+    for handled in (alert_acknowledge, alert_resolve):
+        flagged = visit_for(
+            patient, starts_in=-dt.timedelta(hours=2), nurse=nurse, order=factories.OrderFactory(patient=patient)
+        )
+        VitalSigns.objects.create(
+            visit=flagged, taken_at=NOW - dt.timedelta(hours=1), phase="titration", temperature_c=38.4, pulse=96,
+            systolic=120, diastolic=80, respiratory_rate=16, spo2=97, flags=["Temperature 38.4 °C: 38.0 °C or more"],
+        )  # fmt: skip
+        [alert] = [alert for alert in collect_alerts(kinds={"vitals_flag"}) if alert.about.visit == flagged]
+        if handled is alert_resolve:
+            alert_resolve(alert=alert, note="Nurse called: no reaction", by=coordinator)
+        else:
+            alert_acknowledge(alert=alert, by=coordinator)
 
 
 def queue_queries(client):
@@ -298,13 +314,14 @@ def queue_queries(client):
 
 def test_queue_query_count_does_not_grow_with_alerts(cast):
     client = client_for(cast.coordinator)
-    add_one_of_each(cast.assigned_nurse)
+    add_one_of_each(cast.assigned_nurse, cast.coordinator)
     small, small_total = queue_queries(client)
     for _ in range(5):
-        add_one_of_each(cast.assigned_nurse)
+        add_one_of_each(cast.assigned_nurse, cast.coordinator)
 
     large, large_total = queue_queries(client)
 
-    # Per patient: unassigned visit, authorization, request, and creatinine due before the IVIG cycle.
-    assert (small_total, large_total) == (4, 24)
+    # Per patient: unassigned visit, authorization, request, creatinine due before the IVIG cycle, the requested
+    # visit on a day past the authorization's end (no authorization at all), and the acknowledged vitals flag.
+    assert (small_total, large_total) == (6, 36)
     assert large == small

@@ -142,3 +142,13 @@ def test_demo_visit_in_progress_has_no_overdue_vitals_in_the_past(seeded):
     due = infusion_state(visit=visit).due
     assert [item.key for item in due if item.status in (MISSING, LATE)] == []
     assert not VisitSignature.objects.filter(visit=visit).exists()
+
+
+def test_demo_queue_has_a_flagged_vitals_alert_and_its_chart_runs_on_without_a_hold(seeded):
+    from visits.alerts.selectors import collect_alerts
+
+    flagged = [alert for alert in collect_alerts() if alert.kind == "vitals_flag"]
+    visit = Visit.objects.get(nurse__username="nurse1", status=Visit.Status.INFUSING)
+    assert [alert.about.visit for alert in flagged] == [visit]
+    assert flagged[0].lines == ["Temperature 38.2 °C: 38.0 °C or more"]
+    assert infusion_state(visit=visit).hold is None  # assessed, and the sets after it are normal
