@@ -3,6 +3,7 @@ import zoneinfo
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Fieldset, Layout, Row, Submit
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
@@ -11,6 +12,15 @@ from patients import units
 from patients.models import Diagnosis, LabResult, Patient, PriorAuthorization, WeightMeasurement
 
 TIME_ZONE_CHOICES = [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones()) if "/" in name]
+
+
+def time_zone_choices():
+    """Region/City names, and the agency's own zone even when it is not one (e.g. "UTC")."""
+    if any(name == settings.TIME_ZONE for name, _ in TIME_ZONE_CHOICES):
+        return TIME_ZONE_CHOICES
+    return [(settings.TIME_ZONE, settings.TIME_ZONE), *TIME_ZONE_CHOICES]
+
+
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
@@ -92,9 +102,17 @@ class PatientForm(MeasurementFormMixin, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = time_zone_choices()
         if self.instance.pk:
             self.fields["height_value"].initial = self.instance.height_cm
             self.fields["height_unit"].initial = units.CM
+        else:
+            # A new patient lives where the agency is, until told otherwise (the select would show its first zone).
+            self.fields["time_zone"].initial = settings.TIME_ZONE
+        self.fields["latitude"].help_text = (
+            "Of the home, for check-in verification. Leave both empty and the nurse can set them from her tablet "
+            "at the first visit."
+        )
         self.helper = FormHelper()
         self.helper.layout = Layout(
             Fieldset(
@@ -276,6 +294,31 @@ class InviteForm(forms.Form):
         if get_user_model().objects.filter(username__iexact=email).exists():
             raise forms.ValidationError("An account with this email already exists.")
         return email
+
+
+class HomeLocationForm(forms.Form):
+    """The nurse at the home: her confirmation and what her tablet's browser measured (filled in by
+    static/js/home_location.js)."""
+
+    confirm = forms.BooleanField(
+        label="I am at the patient's home: use this location as the home's",
+        error_messages={"required": "Tick the box to confirm you are at the patient's home."},
+    )
+    latitude = forms.FloatField(min_value=-90, max_value=90, widget=forms.HiddenInput)
+    longitude = forms.FloatField(min_value=-180, max_value=180, widget=forms.HiddenInput)
+    accuracy_m = forms.FloatField(min_value=0, widget=forms.HiddenInput)
+
+    def clean(self):
+        cleaned = super().clean()
+        missing = [name for name in ("latitude", "longitude", "accuracy_m") if name in self.errors]
+        for name in missing:
+            del self.errors[name]
+        if missing:
+            raise forms.ValidationError(
+                "Your tablet did not share a usable location; nothing was changed. Allow location for this site and "
+                "try again, or ask the coordinator to enter the home's coordinates."
+            )
+        return cleaned
 
 
 class PatientSearchForm(forms.Form):

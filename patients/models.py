@@ -50,6 +50,11 @@ class PatientQuerySet(models.QuerySet):
         return self.filter(Q(mrn__iexact=query) | every_word_in_name)
 
 
+class HomeLocationSource(models.TextChoices):
+    ENTERED = "entered", "Entered by hand"
+    TABLET = "tablet", "The nurse's tablet at the home"
+
+
 class Patient(models.Model):
     class Sex(models.TextChoices):
         FEMALE = "F", "Female"
@@ -96,6 +101,14 @@ class Patient(models.Model):
         validators=[MinValueValidator(-180), MaxValueValidator(180)],
     )
     time_zone = models.CharField(max_length=64, default=settings.TIME_ZONE, validators=[validate_time_zone])
+    # Who set the home's coordinates and how, so a check-in compared with them can be trusted or questioned.
+    home_location_source = models.CharField(
+        "Home location from", max_length=10, choices=HomeLocationSource.choices, blank=True
+    )
+    home_located_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    home_located_at = models.DateTimeField(null=True, blank=True)
 
     height_cm = models.DecimalField(
         max_digits=5,
@@ -163,6 +176,25 @@ class Patient(models.Model):
     def iga_contraindicated(self) -> bool:
         """IgA deficiency with anti-IgA antibodies contraindicates IVIG (DESIGN §3)."""
         return self.iga_status == self.IgAStatus.DEFICIENT and self.anti_iga_antibodies == self.AntiIgA.PRESENT
+
+    @property
+    def iga_summary(self) -> str:
+        """“IgA level: not tested · Anti-IgA antibodies: not tested”: each result named, as the prescriber reads it."""
+        level = {
+            self.IgAStatus.UNKNOWN: "not tested",
+            self.IgAStatus.NORMAL: "normal",
+            self.IgAStatus.DEFICIENT: "deficient",
+        }.get(self.iga_status, self.get_iga_status_display())
+        antibodies = {
+            self.AntiIgA.UNKNOWN: "not tested",
+            self.AntiIgA.ABSENT: "none found",
+            self.AntiIgA.PRESENT: "present",
+        }.get(self.anti_iga_antibodies, self.get_anti_iga_antibodies_display())
+        return f"IgA level: {level} · Anti-IgA antibodies: {antibodies}"
+
+    @property
+    def has_home_location(self) -> bool:
+        return self.latitude is not None and self.longitude is not None
 
     @property
     def at_renal_or_thrombosis_risk(self) -> bool:

@@ -1,6 +1,7 @@
 """Every write to patient data goes through here: one transaction, full_clean first."""
 
 import logging
+import math
 from datetime import date
 from decimal import Decimal
 
@@ -23,6 +24,7 @@ from patients import units
 from patients.models import (
     CareTeamMember,
     Diagnosis,
+    HomeLocationSource,
     Patient,
     PortalInvitation,
     SymptomEntry,
@@ -43,6 +45,25 @@ def _save(instance):
     return instance
 
 
+# A home located from a tablet whose fix is less precise than this would misplace the home for every later check-in
+# (compared within the check-in radius, 200 m by default): the nurse tries again, or the coordinator types it.
+HOME_LOCATION_MAX_ACCURACY_M = 100
+COORDINATE_PLACES = Decimal("0.000001")  # the model keeps 6 decimal places: about 0.1 m
+
+
+def _mark_entered_location(patient: Patient, *, by) -> None:
+    """Coordinates typed on the profile: say so, and by whom, when they are new or changed."""
+    if not patient.has_home_location:
+        patient.home_location_source, patient.home_located_by, patient.home_located_at = "", None, None
+        return
+    before = Patient.objects.filter(pk=patient.pk).values("latitude", "longitude").first() if patient.pk else None
+    if before and (before["latitude"], before["longitude"]) == (patient.latitude, patient.longitude):
+        return
+    patient.home_location_source = HomeLocationSource.ENTERED
+    patient.home_located_by = by
+    patient.home_located_at = timezone.now()
+
+
 @transaction.atomic
 def patient_create(
     *,
@@ -54,6 +75,7 @@ def patient_create(
     by,
     weight_unit: str = units.KG,
 ) -> Patient:
+    _mark_entered_location(patient, by=by)
     _save(patient)
     weight_add(
         weight=WeightMeasurement(
@@ -70,8 +92,50 @@ def patient_create(
 
 
 @transaction.atomic
-def patient_update(*, patient: Patient) -> Patient:
+def patient_update(*, patient: Patient, by=None) -> Patient:
+    _mark_entered_location(patient, by=by)
     return _save(patient)
+
+
+def _finite(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@transaction.atomic
+def patient_home_located_from_tablet(
+    *, patient: Patient, nurse, latitude: float, longitude: float, accuracy_m: float
+) -> Patient:
+    """The nurse at the home confirms "I am at the patient's home": her tablet's location becomes the home's.
+
+    Only for a home with no coordinates yet (a coordinator changes existing ones on the profile), only by a nurse on
+    the patient's care team, and only with a fix precise enough to compare later check-ins with. The change is
+    audited (django-auditlog) and says who set it, when, and from where.
+    """
+    locked = Patient.objects.select_for_update().get(pk=patient.pk)
+    if role_of(nurse) != NURSE or not locked.care_team_members.filter(nurse=nurse).exists():
+        raise ServiceError("Only a nurse on this patient's care team can set the home's location from her tablet.")
+    if locked.has_home_location:
+        raise ServiceError(
+            "The home already has a location; nothing was changed. The coordinator can correct it on the profile."
+        )
+    for name, value, limit in (("latitude", latitude, 90), ("longitude", longitude, 180)):
+        if not _finite(value) or not -limit <= value <= limit:
+            raise ServiceError(f"The tablet sent an impossible {name}; nothing was changed. Try again.")
+    if not _finite(accuracy_m) or accuracy_m < 0:
+        raise ServiceError("The tablet did not say how precise its location is; nothing was changed. Try again.")
+    if accuracy_m > HOME_LOCATION_MAX_ACCURACY_M:
+        raise ServiceError(
+            f"Your tablet's location is only accurate to ±{accuracy_m:.0f} m (±{HOME_LOCATION_MAX_ACCURACY_M} m or "
+            "better is needed); nothing was changed. Try again near a window or outside, or ask the coordinator to "
+            "enter the home's coordinates."
+        )
+    locked.latitude = Decimal(str(latitude)).quantize(COORDINATE_PLACES)
+    locked.longitude = Decimal(str(longitude)).quantize(COORDINATE_PLACES)
+    locked.home_location_source = HomeLocationSource.TABLET
+    locked.home_located_by = nurse
+    locked.home_located_at = timezone.now()
+    _save(locked)
+    return locked
 
 
 @transaction.atomic

@@ -5,6 +5,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from infusion_site.access import role_required
@@ -16,6 +17,7 @@ from patients.forms import (
     CareTeamForm,
     CreatinineForm,
     DiagnosisForm,
+    HomeLocationForm,
     InviteForm,
     PatientCreateForm,
     PatientForm,
@@ -25,6 +27,7 @@ from patients.forms import (
 from patients.models import Patient
 
 PAGE_SIZE = 25
+VISIT_PAGE_SIZE = 50
 
 # The dated sections of the patient page, each with its own small add form.
 SECTIONS = {
@@ -70,7 +73,7 @@ def patient_edit(request, pk):
     patient = get_object_or_404(Patient.objects.visible_to(request.user), pk=pk)
     form = PatientForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
-        services.patient_update(patient=form.save(commit=False))
+        services.patient_update(patient=form.save(commit=False), by=request.user)
         messages.success(request, "Changes saved.")
         return redirect("patients:detail", pk=patient.pk)
     return render(
@@ -81,7 +84,15 @@ def patient_edit(request, pk):
 def _detail_context(request, patient, bound=None):
     """The patient page; ``bound`` replaces one section's empty form with a form that has errors."""
     bound = bound or {}
-    context = {"patient": patient, "can_edit": is_coordinator.test(request.user), "today": timezone.localdate()}
+    context = {
+        "patient": patient,
+        "can_edit": is_coordinator.test(request.user),
+        "can_open_charts": is_coordinator.test(request.user) or is_nurse.test(request.user),
+        "today": timezone.localdate(),
+        "history": selectors.patient_visit_history(patient=patient),
+    }
+    if context["can_open_charts"]:  # the coordinators' handling of alerts is staff work, not for the portal
+        context["alert_history"] = patient.alert_handlings.select_related("acknowledged_by", "resolved_by")[:50]
     if context["can_edit"]:
         context["sections"] = {
             key: {"title": title, "form": bound.get(key) or form_class(prefix=key)}
@@ -96,6 +107,65 @@ def patient_detail(request, pk):
     patient = selectors.patient_for_page(user=request.user, pk=pk)
     record_access(patient)
     return render(request, "patients/patient_detail.html", _detail_context(request, patient))
+
+
+def patient_visit_list(request, pk):
+    """Every visit in the patient's history, paged; the patient page shows the most recent."""
+    patient = selectors.patient_for_page(user=request.user, pk=pk)
+    record_access(patient)
+    page = Paginator(selectors.patient_visits(patient=patient), VISIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "patients/patient_visits.html",
+        {
+            "patient": patient,
+            "page": page,
+            "can_open_charts": is_coordinator.test(request.user) or is_nurse.test(request.user),
+        },
+    )
+
+
+def _local_path(path: str, request) -> str | None:
+    if (
+        path
+        and len(path) <= 200
+        and "\x00" not in path
+        and path.startswith("/")
+        and url_has_allowed_host_and_scheme(path, allowed_hosts={request.get_host()})
+    ):
+        return path
+    return None
+
+
+@role_required(is_nurse)
+@require_POST
+def home_locate(request, pk):
+    """The nurse at the home sets its location from her tablet (offered on the visit's check-in section)."""
+    patient = get_object_or_404(Patient.objects.visible_to(request.user), pk=pk)
+    form = HomeLocationForm(request.POST)
+    error = ""
+    if form.is_valid():
+        try:
+            patient = services.patient_home_located_from_tablet(
+                patient=patient,
+                nurse=request.user,
+                latitude=form.cleaned_data["latitude"],
+                longitude=form.cleaned_data["longitude"],
+                accuracy_m=form.cleaned_data["accuracy_m"],
+            )
+        except services.ServiceError as refused:
+            error = str(refused)
+    saved = form.is_valid() and not error
+    # Where she came from (the chart); read as a path on this site only, never followed elsewhere.
+    back = _local_path(request.POST.get("next", ""), request) or patient_url(patient)
+    if not request.headers.get("HX-Request"):
+        if saved:
+            messages.success(request, "The home's location is saved; check-ins from now on are compared with it.")
+        else:
+            messages.error(request, error or " ".join(form.errors.get("confirm", []) + form.non_field_errors()))
+        return redirect(back)
+    context = {"patient": patient, "home_form": form, "home_error": error, "home_saved": saved, "home_next": back}
+    return render(request, "patients/partials/home_location.html", context, status=200 if saved else 400)
 
 
 @role_required(is_coordinator)

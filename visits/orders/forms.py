@@ -1,7 +1,8 @@
+from datetime import timedelta
 from decimal import Decimal
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Fieldset, Layout, Row
+from crispy_forms.layout import HTML, Column, Fieldset, Layout, Row
 from django import forms
 from django.utils import timezone
 
@@ -10,6 +11,31 @@ from visits.orders import services as order_services
 from visits.orders.presets import PRESETS
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+Regimen = TherapyOrder.Regimen
+
+# A start further ahead, or an end further away, is a typing error (year 9999), not a prescription; orders are
+# renewed with their authorizations, usually every year.
+MAX_START_AHEAD_DAYS = 366
+MAX_ORDER_SPAN_DAYS = 3 * 366
+
+# The regimen fields each regimen uses; the others are hidden on the form and cleared when it is saved, so a value
+# typed for another regimen cannot change the plan. A field not named here (start, number of cycles, end date)
+# belongs to every regimen.
+REGIMEN_FIELDS = {
+    "days_per_cycle": (Regimen.CYCLE, Regimen.PULSE),
+    "interval_weeks": (Regimen.CYCLE, Regimen.INDUCTION),
+    "induction_weeks": (Regimen.INDUCTION,),
+    "second_dose_day": (Regimen.PAIRED,),
+    "interval_months": (Regimen.PAIRED,),
+}
+UNUSED_VALUE = {
+    "days_per_cycle": 1,
+    "interval_weeks": None,
+    "induction_weeks": [],
+    "second_dose_day": None,
+    "interval_months": None,
+}
 
 # Plausible dose ranges per rule: a number outside is a typing error, not a prescription (IVIG up to
 # 2 g/kg per cycle, infliximab up to 10 mg/kg, methylprednisolone high-dose 30 mg/kg, cyclophosphamide
@@ -116,24 +142,45 @@ class TherapyOrderForm(forms.ModelForm):
         self.helper.layout = Layout(
             Fieldset(
                 "Product and dose",
-                Row(Column("diagnosis", css_class="col-md-6"), Column("product", css_class="col-md-6")),
+                Row(Column("diagnosis", css_class="col-xl-6"), Column("product", css_class="col-xl-6")),
                 Row(Column("dose_rule"), Column("dose_amount")),
                 Row(Column("dose_outside_label_reason"), Column("high_dose_confirmation")),
                 Row(Column("weight_method"), Column("first_infusion"), Column("product_switch")),
             ),
             Fieldset(
                 "Regimen",
-                Row(Column("regimen", css_class="col-md-6"), Column("days_per_cycle"), Column("interval_weeks")),
-                Row(Column("induction_weeks"), Column("second_dose_day"), Column("interval_months")),
-                Row(
-                    Column("number_of_cycles"), Column("end_date"), Column("start_date"), Column("preferred_start_time")
+                Row(Column("regimen", css_class="col-12")),
+                Row(*(self._regimen_column(name) for name in REGIMEN_FIELDS)),
+                HTML(
+                    '<noscript><p class="small text-muted">Only the fields of the regimen chosen are shown: after '
+                    "choosing or changing the regimen, press Preview to see its fields.</p></noscript>"
                 ),
+                Row(Column("number_of_cycles"), Column("end_date")),
+                Row(Column("start_date"), Column("preferred_start_time")),
             ),
             Fieldset(
                 "Prescription",
-                Row(Column("premedications", css_class="col-md-8"), Column("prescriber")),
-                Row(*([Column("status")] if "status" in self.fields else []), Column("notes", css_class="col-md-8")),
+                Row(Column("premedications", css_class="col-12"), Column("prescriber", css_class="col-12")),
+                Row(*([Column("status")] if "status" in self.fields else []), Column("notes", css_class="col-12")),
             ),
+        )
+
+    def current_regimen(self) -> str:
+        """The regimen the form shows: as posted, else the order's, else the preset's."""
+        if self.is_bound:
+            return self.data.get(self.add_prefix("regimen"), "")
+        return self.initial.get("regimen") or self.instance.regimen or ""
+
+    def _regimen_column(self, name: str) -> Column:
+        """A regimen field, marked with the regimens that use it (static/js/order_form.js shows and hides it), and
+        hidden from the start unless the regimen chosen uses it."""
+        regimens = REGIMEN_FIELDS[name]
+        current = self.current_regimen()
+        hidden = current not in regimens  # none chosen yet: none of them
+        return Column(
+            name,
+            css_class="col-md" + (" d-none" if hidden else ""),
+            data_regimens=" ".join(regimens),
         )
 
     def _apply_preset(self, preset, diagnoses):
@@ -151,7 +198,17 @@ class TherapyOrderForm(forms.ModelForm):
         start = self.cleaned_data["start_date"]
         if not self.instance.pk and start < timezone.localdate():
             raise forms.ValidationError("A new order starts today or later.")
+        if start > timezone.localdate() + timedelta(days=MAX_START_AHEAD_DAYS):
+            raise forms.ValidationError("Check the year: an order starts within a year of today.")
         return start
+
+    def clean_end_date(self):
+        end = self.cleaned_data.get("end_date")
+        if end and end > timezone.localdate() + timedelta(days=MAX_START_AHEAD_DAYS + MAX_ORDER_SPAN_DAYS):
+            raise forms.ValidationError(
+                "Check the year: an order ends within three years of its start; renew it for longer."
+            )
+        return end
 
     def clean(self):
         cleaned = super().clean()
@@ -161,6 +218,12 @@ class TherapyOrderForm(forms.ModelForm):
             if not low <= amount <= high:
                 label = TherapyOrder.DoseRule(rule).label
                 self.add_error("dose_amount", f"A dose in {label} is between {low:g} and {high:g}; check the number.")
+        regimen = cleaned.get("regimen")
+        if regimen:
+            for name, used_by in REGIMEN_FIELDS.items():
+                if regimen not in used_by:
+                    cleaned[name] = UNUSED_VALUE[name]
+                    self._errors.pop(name, None)
         diagnosis = cleaned.get("diagnosis")
         self.instance.indication = Indication.for_icd10(diagnosis.icd10_code) if diagnosis else ""
         return cleaned

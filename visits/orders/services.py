@@ -71,8 +71,27 @@ class OrderCalculation:
         return None if self.dose_per_infusion is None else to_mg(self.dose_per_infusion).quantize(Decimal("0.1"))
 
     @property
+    def setup_minutes(self) -> int:
+        return clinical.DEFAULT_SETUP_MIN
+
+    @property
+    def first_observation_minutes(self) -> int:
+        """The observation after the order's first visit: 60 min when it is a first infusion (for whatever reason,
+        not only the order's tick box), else 30; the same figure its planned length was computed with."""
+        return observation_minutes(first_infusion=bool(self.first_infusion_reason))
+
+    @property
+    def later_observation_minutes(self) -> int:
+        return observation_minutes(first_infusion=False)
+
+    @property
     def vial_unit(self) -> str:
         return self.dose_per_infusion.unit if self.dose_per_infusion else "mg"
+
+
+def observation_minutes(*, first_infusion: bool) -> int:
+    """DESIGN §3: 60 minutes of observation after a first infusion, 30 after later ones."""
+    return clinical.FIRST_INFUSION_OBSERVATION_MIN if first_infusion else clinical.LATER_INFUSION_OBSERVATION_MIN
 
 
 def to_mg(dose: clinical.Dose) -> Decimal:

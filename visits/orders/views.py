@@ -9,6 +9,7 @@ from infusion_site.access import role_required
 from infusion_site.roles import is_coordinator, is_nurse
 from patients.models import Patient
 from visits.models import TherapyOrder
+from visits.orders import selectors as order_selectors
 from visits.orders import services as order_services
 from visits.orders.forms import TherapyOrderForm
 from visits.orders.presets import PRESETS
@@ -99,7 +100,7 @@ def order_detail(request, pk):
         pk=pk,
     )
     calc = order_services.order_calculate(order=order)
-    visits = order.visits.select_related("nurse", "patient").order_by("planned_start")
+    visits = order_selectors.order_visits(order=order)
     return render(
         request,
         "visits/orders/order_detail.html",

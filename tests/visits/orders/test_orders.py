@@ -233,7 +233,7 @@ def test_coordinator_saves_an_order_and_its_visits_from_the_page(cast):
         ({"dose_amount": "20"}, "A dose in g/kg is between 0.1 and 3"),
         ({"dose_amount": "abc"}, "Enter a number."),
         ({"start_date": "2020-01-01"}, "A new order starts today or later."),
-        ({"induction_weeks": "0, two"}, "Give whole weeks separated by commas"),
+        ({"regimen": "induction", "days_per_cycle": "1", "induction_weeks": "0, two"}, "Give whole weeks separated"),
         ({"product": ""}, "This field is required."),
     ],
 )

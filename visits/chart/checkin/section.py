@@ -3,6 +3,7 @@ check-in window, and undoing a mistaken check-in."""
 
 from django.utils import timezone
 
+from patients.forms import HomeLocationForm
 from visits.chart.checkin.forms import CheckInForm, LocationForm, UndoCheckInForm
 from visits.chart.checkin.services import (
     CHECK_OUT_STATUSES,
@@ -45,7 +46,17 @@ def context(*, visit, user, bound=None) -> dict:
         else []
     )
     show_window_reason = can_check_in and bool(outside_window or reason_errors)
+    # A home with no coordinates cannot verify any check-in: the assigned nurse, there, can give it hers.
+    offer_home_location = (
+        visit.pk is not None
+        and visit.nurse_id is not None
+        and visit.nurse_id == getattr(user, "pk", None)
+        and not visit.patient.has_home_location
+        and visit.status in (*OPEN_STATUSES, *CHECK_OUT_STATUSES)
+    )
     return {
+        "offer_home_location": offer_home_location,
+        "home_form": HomeLocationForm() if offer_home_location else None,
         "verification": verification,
         "version": verification.version if verification else 0,
         "form": form,
