@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from patients.models import SymptomEntry, patient_today
 from tests import factories
 from visits.models import (
+    CalendarFeed,
     FollowUp,
     Notification,
     NotificationPreference,
@@ -271,3 +272,116 @@ def test_patient_keeps_a_symptom_journal_and_sees_it_charted(live_server, page, 
     box = canvas.bounding_box()
     assert box["width"] > 600 and box["height"] > 250
     expect(page.get_by_role("link", name="Change today's entry")).to_be_visible()
+
+
+# --- On a phone (390×844) ------------------------------------------------------------------------------------------
+
+PHONE = {"width": 390, "height": 844}
+
+
+def assert_no_sideways_scroll(page) -> None:
+    widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1], f"{page.url} scrolls sideways: {widths[0]} px wide in {widths[1]} px"
+
+
+def assert_help_on_first_screen(page, phone) -> None:
+    call = page.locator("#call-agency")
+    expect(call).to_have_text(f"Call us: {phone}")
+    expect(call).to_have_attribute("href", "tel:" + phone.replace(" ", ""))
+    expect(call).to_be_in_viewport(ratio=1)
+    expect(page.locator("#call-911")).to_have_text(
+        "Call 911 if you have trouble breathing, chest pain or swelling of a leg."
+    )
+    expect(page.locator("#call-911")).to_be_in_viewport(ratio=1)
+
+
+@pytest.mark.browser_context_args(viewport=PHONE, is_mobile=True, has_touch=True)
+def test_patient_on_a_phone_sees_who_to_call_and_writes_a_journal_entry_shown_as_a_card(
+    live_server, page, login, cast, settings
+):
+    patient = cast.patient
+    today = patient_today(patient)
+    login("patient-a", factories.PASSWORD)
+    expect(page.get_by_role("heading", name="Hello, Marisol")).to_be_visible()
+    assert page.evaluate("window.scrollY") == 0
+    assert_help_on_first_screen(page, settings.AGENCY_PHONE)
+    assert_no_sideways_scroll(page)
+
+    page.locator("#journal").get_by_role("link", name="Open my journal").click()
+    expect(page.get_by_role("heading", name="My symptom journal")).to_be_visible()
+    assert_help_on_first_screen(page, settings.AGENCY_PHONE)
+    page.get_by_role("link", name="Add today's entry").click()
+    expect(page.get_by_role("heading", name="How are you today?")).to_be_visible()
+    assert_no_sideways_scroll(page)
+    page.get_by_label("Muscle weakness").fill("6")
+    page.get_by_label("Rash").fill("2")
+    page.get_by_label("Tiredness (fatigue)").fill("7")
+    page.get_by_label("Pain").fill("3")
+    # A pasted web address: one long word that must wrap inside the card rather than widen the page.
+    note = "Climbed the stairs twice without stopping. Read https://example.org/dermatomyositis-exercise-guide-2026"
+    page.get_by_label("Anything else you want your care team to know?").fill(note)
+    page.get_by_role("button", name="Save my entry").click()
+
+    expect(page.get_by_role("status")).to_contain_text("is saved.")
+    entry = SymptomEntry.objects.get(patient=patient, recorded_on=today)
+    card = page.locator(f"[data-entry-card='{entry.pk}']")
+    expect(card).to_be_visible()
+    expect(card.locator("dd")).to_have_text(["6", "2", "7", "3"])
+    expect(card.locator("[data-note]")).to_have_text(note)
+    expect(card.get_by_role("link", name=re.compile(r"^Change the entry for"))).to_be_visible()
+    # No three-column table on a phone: the entries are cards only.
+    expect(page.locator("#journal-entries table")).to_be_hidden()
+    box = card.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    # "Climbed" stays one word: its first and last letters sit on the same line.
+    same_line = page.evaluate(
+        """(element) => {
+            const text = element.firstChild, at = text.textContent.indexOf("Climbed");
+            const first = document.createRange(), last = document.createRange();
+            first.setStart(text, at); first.setEnd(text, at + 1);
+            last.setStart(text, at + 6); last.setEnd(text, at + 7);
+            return first.getBoundingClientRect().top === last.getBoundingClientRect().top;
+        }""",
+        card.locator("[data-note]").element_handle(),
+    )
+    assert same_line
+    assert_no_sideways_scroll(page)
+    page.evaluate("window.scrollTo(0, 0)")
+    assert_help_on_first_screen(page, settings.AGENCY_PHONE)
+
+
+@pytest.mark.browser_context_args(viewport=PHONE, is_mobile=True, has_touch=True)
+def test_patient_copies_the_calendar_address_and_is_asked_before_getting_a_new_one(
+    live_server, page, login, cast, context
+):
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    login("patient-a", factories.PASSWORD)
+    calendar = page.locator("#calendar")
+    calendar.get_by_role("button", name="Create my calendar address").click()
+    message = page.locator("main > div.alert")
+    expect(message).to_have_text("Your calendar address is ready. Add it to your calendar app.")
+    old = CalendarFeed.objects.get(patient=cast.patient)
+    address = page.get_by_label("My private calendar address")
+    expect(address).to_have_value(re.compile(rf"/portal/calendar/{old.token}\.ics$"))
+    expect(address).to_have_attribute("readonly", "")
+
+    calendar.get_by_role("button", name="Copy").click()
+    expect(page.locator("#feed-url-copied")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == address.input_value()
+
+    # Keyboard only: the link to the confirmation, then "No" keeps the address.
+    calendar.get_by_role("link", name="Get a new address").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Get a new calendar address?")).to_be_visible()
+    assert_no_sideways_scroll(page)
+    page.get_by_role("link", name="No, keep my address").click()
+    expect(page.get_by_label("My private calendar address")).to_have_value(re.compile(rf"{old.token}\.ics$"))
+    assert CalendarFeed.objects.get(patient=cast.patient).token == old.token
+
+    page.locator("#calendar").get_by_role("link", name="Get a new address").click()
+    page.get_by_role("button", name="Yes, get a new address").focus()
+    page.keyboard.press("Enter")
+    expect(message).to_have_text("Your calendar has a new address. The old address no longer works.")
+    new = CalendarFeed.objects.get(patient=cast.patient)
+    assert new.token != old.token
+    expect(page.get_by_label("My private calendar address")).to_have_value(re.compile(rf"{new.token}\.ics$"))

@@ -21,12 +21,10 @@ from patients.models import SYMPTOM_FIELDS, Patient, SymptomEntry, patient_today
 from patients.services import journal_day_text, symptom_entry_save
 from visits.models import Visit
 from visits.portal.forms import SymptomEntryForm
-from visits.portal.views import day_text
+from visits.portal.views import INFUSION_GIVEN, day_text
 
 ENTRIES_PER_PAGE = 30
 CHART_DAYS = 90
-# An infusion counts once the nurse has finished (or signed) the visit; planned ones are not shown.
-INFUSION_GIVEN = (Visit.Status.COMPLETED, Visit.Status.SIGNED)
 
 
 # --- Reads --------------------------------------------------------------------------------------

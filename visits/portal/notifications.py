@@ -33,12 +33,20 @@ def preferences(request):
 @require_http_methods(["GET", "POST"])
 def follow_up(request, pk):
     item = get_object_or_404(
-        FollowUp.objects.filter(visit__patient__user=request.user).select_related("visit__patient"), pk=pk
+        FollowUp.objects.filter(visit__patient__user=request.user).select_related(
+            "visit__patient", "visit__order__product"
+        ),
+        pk=pk,
     )
     visit = item.visit
     record_access(visit.patient)
     infusion_day = day_text(visit.local_start, timezone.localdate(timezone.now(), visit.patient.zone))
-    context = {"follow_up": item, "infusion_day": infusion_day, "questions": questions_for(item)}
+    context = {
+        "follow_up": item,
+        "infusion_day": infusion_day,
+        "product": visit.order.product.name,
+        "questions": questions_for(item),
+    }
     if item.answered_at is not None:
         return render(request, "portal/follow_up.html", {**context, "answered": True})
     form = FollowUpForm(request.POST or None, follow_up=item)

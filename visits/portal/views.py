@@ -14,14 +14,14 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Max, Prefetch, prefetch_related_objects
 from django.http import Http404, HttpResponse
 from django.http.request import split_domain_port
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 from icalendar import Calendar, Event
 
 from infusion_site.access import role_required
@@ -31,6 +31,7 @@ from patients import selectors as patient_selectors
 from visits.models import (
     REMINDER_LEAD_CHOICES,
     CalendarFeed,
+    FollowUp,
     RescheduleRequest,
     SelfInfusion,
     Therapy,
@@ -169,6 +170,51 @@ def visits_for_portal(*, patient, now: datetime) -> tuple[list[PortalVisit], boo
     )
 
 
+@dataclass
+class PortalFollowUp:
+    """Open follow-up questions, naming the infusion they ask about."""
+
+    follow_up: FollowUp
+    infusion_day: str
+    product: str
+
+    @property
+    def pk(self) -> int:
+        return self.follow_up.pk
+
+
+# An infusion counts once the nurse has finished (or signed) the visit; planned ones are not counted.
+INFUSION_GIVEN = (Visit.Status.COMPLETED, Visit.Status.SIGNED)
+
+
+def follow_ups_for_portal(*, patient, now: datetime) -> list[PortalFollowUp]:
+    """The open questions about the patient's latest infusion of each therapy, in fixed queries.
+
+    Questions about an earlier infusion are left out once a later one of the same therapy has been
+    given: the patient would answer about the wrong infusion (the later one gets its own questions).
+    """
+    asked = open_follow_ups(patient=patient, now=now)
+    if not asked:
+        return []
+    prefetch_related_objects(asked, "visit__order__product")
+    latest = dict(
+        Visit.objects.filter(patient=patient, status__in=INFUSION_GIVEN, planned_start__lte=now)
+        .values_list("order__product__therapy")
+        .annotate(latest=Max("planned_start"))
+        .order_by()
+    )
+    today = timezone.localtime(now, patient.zone).date()
+    shown = []
+    for follow_up in asked:
+        visit = follow_up.visit
+        visit.patient = patient  # already loaded; saves a query for the time zone
+        product = visit.order.product
+        if visit.planned_start < latest.get(product.therapy, visit.planned_start):
+            continue
+        shown.append(PortalFollowUp(follow_up, day_text(visit.local_start, today), product.name))
+    return shown
+
+
 def active_feed(patient) -> CalendarFeed | None:
     return CalendarFeed.objects.filter(patient=patient, revoked=False).first()
 
@@ -274,7 +320,7 @@ def home(request):
         "feed": feed,
         "feed_url": feed_url,
         "webcal_url": "webcal://" + feed_url.split("://", 1)[1] if feed_url else "",
-        "open_follow_ups": open_follow_ups(patient=patient, now=timezone.now()),
+        "open_follow_ups": follow_ups_for_portal(patient=patient, now=timezone.now()),
         "reminder_summary": reminder_summary(preference_for(request.user), patient),
         "self_infusion": scig_log.self_infusion_summary(patient=patient, now=timezone.now()),
     }
@@ -313,11 +359,21 @@ def reschedule(request, pk):
     return render(request, "portal/reschedule.html", context, status=400 if form.errors else 200)
 
 
+CONFIRMED = "yes"
+
+
 @role_required(is_patient)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def calendar_renew(request):
+    """GET asks first (the old address stops working at once); POST with ``confirmed`` makes the new one."""
     patient = patient_selectors.own_record(user=request.user)
     had_one = active_feed(patient) is not None
+    if had_one and request.POST.get("confirmed") != CONFIRMED:
+        if request.method == "POST":  # a form from an older page: ask before changing anything
+            return redirect("portal:calendar_renew")
+        return render(request, "portal/calendar_confirm.html", CALENDAR_CONFIRM["renew"])
+    if request.method == "GET":
+        return redirect(reverse("portal:home") + "#calendar")
     calendar_feed_renew(patient=patient)
     if had_one:
         messages.success(request, "Your calendar has a new address. The old address no longer works.")
@@ -327,14 +383,44 @@ def calendar_renew(request):
 
 
 @role_required(is_patient)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def calendar_revoke(request):
+    """GET asks first; POST with ``confirmed`` turns the address off."""
     patient = patient_selectors.own_record(user=request.user)
-    if calendar_feed_revoke(patient=patient):
-        messages.success(request, "Your calendar address is turned off. Calendars using it will stop updating.")
-    else:
-        messages.info(request, "You have no calendar address turned on.")
+    if active_feed(patient) is None:
+        if request.method == "POST":
+            messages.info(request, "You have no calendar address turned on.")
+        return redirect(reverse("portal:home") + "#calendar")
+    if request.POST.get("confirmed") != CONFIRMED:
+        if request.method == "POST":
+            return redirect("portal:calendar_revoke")
+        return render(request, "portal/calendar_confirm.html", CALENDAR_CONFIRM["revoke"])
+    calendar_feed_revoke(patient=patient)
+    messages.success(request, "Your calendar address is turned off. Calendars using it will stop updating.")
     return redirect(reverse("portal:home") + "#calendar")
+
+
+CALENDAR_CONFIRM = {
+    "renew": {
+        "title": "Get a new calendar address?",
+        "explanation": (
+            "Your current address stops working at once. Any calendar that uses it stops showing your visits "
+            "until you add the new address to it."
+        ),
+        "action": "portal:calendar_renew",
+        "confirm_label": "Yes, get a new address",
+        "button_class": "btn-primary",
+    },
+    "revoke": {
+        "title": "Turn off your calendar address?",
+        "explanation": (
+            "Calendars that use it stop showing your visits. You can make a new address later if you want one."
+        ),
+        "action": "portal:calendar_revoke",
+        "confirm_label": "Yes, turn it off",
+        "button_class": "btn-danger",
+    },
+}
 
 
 @login_not_required

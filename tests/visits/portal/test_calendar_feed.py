@@ -29,7 +29,8 @@ def visit_for(patient, *, at, **kwargs):
 
 
 def create_feed(cast) -> CalendarFeed:
-    response = client_for(cast.patient_user).post(reverse("portal:calendar_renew"))
+    """A new address, as the confirmation page sends it (the first one needs no confirmation)."""
+    response = client_for(cast.patient_user).post(reverse("portal:calendar_renew"), {"confirmed": "yes"})
     assert response.status_code == 302
     return CalendarFeed.objects.get(patient=cast.patient)
 
@@ -135,7 +136,7 @@ def test_renewing_gives_a_new_address_and_the_old_one_stops_working(cast):
     visit_for(cast.patient, at=TUESDAY_9AM_CST)
     old = create_feed(cast)
 
-    response = client_for(cast.patient_user).post(reverse("portal:calendar_renew"), follow=True)
+    response = client_for(cast.patient_user).post(reverse("portal:calendar_renew"), {"confirmed": "yes"}, follow=True)
 
     assert "The old address no longer works." in response.content.decode()
     new = CalendarFeed.objects.get(patient=cast.patient)
@@ -147,7 +148,7 @@ def test_renewing_gives_a_new_address_and_the_old_one_stops_working(cast):
 def test_revoking_turns_the_address_off(cast):
     feed = create_feed(cast)
 
-    response = client_for(cast.patient_user).post(reverse("portal:calendar_revoke"), follow=True)
+    response = client_for(cast.patient_user).post(reverse("portal:calendar_revoke"), {"confirmed": "yes"}, follow=True)
 
     assert "Your calendar address is turned off." in response.content.decode()
     assert fetch(feed_url(feed)).status_code == 404
@@ -168,8 +169,8 @@ def test_unknown_token_is_404_and_reveals_nothing(cast):
 def test_a_patient_cannot_revoke_or_renew_another_patients_feed(cast):
     feed = create_feed(cast)
 
-    client_for(cast.other_patient_user).post(reverse("portal:calendar_revoke"))
-    client_for(cast.other_patient_user).post(reverse("portal:calendar_renew"))
+    client_for(cast.other_patient_user).post(reverse("portal:calendar_revoke"), {"confirmed": "yes"})
+    client_for(cast.other_patient_user).post(reverse("portal:calendar_renew"), {"confirmed": "yes"})
 
     assert fetch(feed_url(feed)).status_code == 200
     assert CalendarFeed.objects.get(patient=cast.other_patient).token != feed.token
