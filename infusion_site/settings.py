@@ -276,7 +276,8 @@ AGENCY_NAME = env.str("AGENCY_NAME", default="Home Infusion Nursing")
 AGENCY_PHONE = env.str("AGENCY_PHONE", default="+1 555 0100")
 AGENCY_EMAIL = env.str("AGENCY_EMAIL", default="care@example.org")
 AGENCY_HOURS = env.str("AGENCY_HOURS", default="Every day, 7 am to 9 pm; on-call nurse at night")
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Links in emails follow the port `make run` (bin/run-dev) serves on, unless the public address is given.
+SITE_URL = env.str("SITE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}")
 
 # --- Logging: never patient data in plain text ------------------------------------
 LOGGING = {

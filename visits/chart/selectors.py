@@ -6,7 +6,7 @@ recent reaction is an annotation.
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from django.db.models import OuterRef, QuerySet, Subquery
@@ -60,14 +60,17 @@ def my_days(*, nurse, today: date | None = None, days_ahead: int = DAYS_AHEAD) -
 
 
 def home_map_url(patient) -> str:
-    """A map of the home: by coordinates when known, else by street address. Never the patient's name."""
+    """A ``geo:`` URI (RFC 5870) of the home, opened by the tablet's own maps app. Never the patient's name.
+
+    By coordinates when known, else ``geo:0,0?q=<street address>``. The address is patient data in a URL, but this
+    URL goes only to the device's own app, never to our server or a third-party site, so it stays on the tablet.
+    """
     if patient.latitude is not None and patient.longitude is not None:
-        lat, lon = patient.latitude, patient.longitude
-        return f"https://www.openstreetmap.org/?{urlencode({'mlat': lat, 'mlon': lon})}#map=18/{lat}/{lon}"
+        return f"geo:{patient.latitude},{patient.longitude}"
     address = ", ".join(
         part for part in (patient.address_line1, patient.city, patient.state, patient.postal_code) if part
     )
-    return f"https://www.openstreetmap.org/search?{urlencode({'query': address})}"
+    return f"geo:0,0?{urlencode({'q': address}, quote_via=quote)}"
 
 
 def dose_text(visit: Visit) -> str:

@@ -263,4 +263,5 @@ def chart_context(request, visit, sections) -> dict:
         "can_document": can_document(visit, request.user),
         "offline_entries": offline_entries(visit),
         "outbox_words": json.dumps(entry_words_by_url(visit)),
+        "alert_history": visit.alert_handlings.select_related("acknowledged_by", "resolved_by")[:50],
     }

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from infusion_site.access import role_required
 from infusion_site.roles import is_staff_member
+from visits.chart.selectors import nurse_zone
 from visits.models import Notification, NotificationPreference
 from visits.notifications.forms import PreferenceForm
 from visits.notifications.services import notification_mark_read, preference_for
@@ -21,7 +22,8 @@ PAGE_SIZE = 30
 def inbox(request):
     notifications = Notification.objects.inbox_of(request.user).order_by("-sent_at", "-pk")
     page = Paginator(notifications, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "visits/notifications/inbox.html", {"page": page})
+    # Every time in the reader's own zone (a nurse's profile, else the agency's), on the app's 24-hour clock.
+    return render(request, "visits/notifications/inbox.html", {"page": page, "viewer_zone": nurse_zone(request.user)})
 
 
 @role_required(is_staff_member)

@@ -109,13 +109,14 @@ def test_card_opens_the_chart_and_shows_window_patient_address_and_status(cast):
     assert "Scheduled" in card
 
 
-def test_map_link_uses_the_home_coordinates_and_never_the_patients_name(cast):
+def test_map_link_opens_the_devices_maps_app_at_the_home_coordinates_without_the_patients_name(cast):
     visit_of(cast.assigned_nurse, starts=at(20, 9), patient=cast.patient)
 
     page = page_of(cast.assigned_nurse)
 
-    [link] = re.findall(r'href="(https://www\.openstreetmap\.org/[^"]*)"', page)
-    assert "mlat=39.781700" in link and "mlon=-89.650100" in link
+    [link] = re.findall(r'href="(geo:[^"]*)"', page)
+    assert link == "geo:39.781700,-89.650100"
+    assert "openstreetmap" not in page
     assert cast.patient.first_name not in link and cast.patient.last_name not in link
 
 
@@ -123,9 +124,9 @@ def test_map_link_falls_back_to_the_street_address_without_coordinates(cast):
     patient = factories.PatientFactory(latitude=None, longitude=None)
     visit_of(cast.assigned_nurse, starts=at(20, 9), patient=patient)
 
-    [link] = re.findall(r'href="(https://www\.openstreetmap\.org/[^"]*)"', page_of(cast.assigned_nurse))
+    [link] = re.findall(r'href="(geo:[^"]*)"', page_of(cast.assigned_nurse))
 
-    assert "search?query=12+Elm+Street" in link
+    assert link == "geo:0,0?q=12%20Elm%20Street%2C%20Springfield%2C%20IL%2C%2062701"
     assert patient.last_name not in link
 
 
