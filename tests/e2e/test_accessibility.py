@@ -103,6 +103,17 @@ NAV_ROWS = """() => [...document.querySelectorAll('.navbar .navbar-brand, .navba
     .sort((a, b) => a - b)
     .reduce((rows, centre, i, all) => rows + (i > 0 && centre - all[i - 1] > 12 ? 1 : 0), 1)"""
 
+# Words of the navigation that wrap inside their item ("Lot / recall", "Sign / out"): an item's text boxes more than
+# 12 px apart (a badge beside a word sits a few px lower, on the same line).
+NAV_WRAPPED = """() => [...document.querySelectorAll(
+      '.navbar .navbar-brand, .navbar .nav-link, .navbar .navbar-text, .navbar .btn')]
+    .filter(item => item.offsetParent !== null)
+    .filter(item => { const range = document.createRange(); range.selectNodeContents(item);
+      const tops = [...range.getClientRects()].filter(rect => rect.width > 1 && rect.height > 1)
+        .map(rect => rect.top);
+      return tops.length > 1 && Math.max(...tops) - Math.min(...tops) > 12; })
+    .map(item => item.textContent.trim())"""
+
 
 def axe_violations(page) -> list[dict]:
     page.add_script_tag(path=str(AXE))
@@ -146,5 +157,8 @@ def test_every_page_of_every_role_passes_axe_and_never_scrolls_sideways_on_a_tab
                     problems.append(f"{path}: scrolls sideways at 1024 px ({widths[0]} px wide in {widths[1]} px)")
                 if page.evaluate(NAV_ROWS) > 1:
                     problems.append(f"{path}: the navigation wraps onto a second line at 1024 px")
+                wrapped = page.evaluate(NAV_WRAPPED)
+                if wrapped:
+                    problems.append(f"{path}: navigation words wrap at 1024 px: {wrapped}")
         context.close()
     assert not problems, f"{len(problems)} accessibility problem(s) at {size} size:\n" + "\n".join(problems)
