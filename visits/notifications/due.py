@@ -51,9 +51,17 @@ def link(path: str) -> str:
 
 
 def short_when(moment: datetime, zone) -> str:
+    """For patients: the 12-hour clock of US households ("Sat 21 Nov at 5:00 am")."""
     local = timezone.localtime(moment, zone)
     hour = local.hour % 12 or 12
     return f"{local:%a} {local.day} {local:%b} at {hour}:{local.minute:02d} {'am' if local.hour < 12 else 'pm'}"
+
+
+def staff_when(moment: datetime, zone) -> str:
+    """For nurses and coordinators: the 24-hour clock the chart, the board and the alerts use ("Sat 21 Nov at
+    05:00")."""
+    local = timezone.localtime(moment, zone)
+    return f"{local:%a} {local.day} {local:%b} at {local:%H:%M}"
 
 
 def first_name(user) -> str:
@@ -220,7 +228,7 @@ def nurse_agendas(*, now: datetime) -> list[Due]:
         first = day_visits[0]
         count = len(day_visits)
         lines = [
-            f"{short_when(visit.planned_start, zone).split(' at ')[1]}: {visit.patient.full_name}, "
+            f"{staff_when(visit.planned_start, zone).split(' at ')[1]}: {visit.patient.full_name}, "
             f"{visit.order.product.name}, {visit.planned_minutes} min"
             for visit in day_visits
         ]
@@ -232,7 +240,7 @@ def nurse_agendas(*, now: datetime) -> list[Due]:
                 subject=f"Tomorrow: {count} visit{'s' if count != 1 else ''}",
                 body=(
                     f"You have {count} visit{'s' if count != 1 else ''} tomorrow, {day:%a} {day.day} {day:%b}; "
-                    f"the first {short_when(first.planned_start, zone)}. Details in My day: "
+                    f"the first {staff_when(first.planned_start, zone)}. Details in My day: "
                     f"{link(reverse('visits:today'))}"
                 ),
                 app_body="\n".join(lines),
@@ -251,7 +259,7 @@ def unsigned_charts(*, now: datetime) -> list[Due]:
     dues = []
     for visit, ended in alerts_background.unsigned_visits(now=now, after=alerts_background.CHART_NURSE_AFTER):
         chart = reverse("visits:chart", args=[visit.pk])
-        when = short_when(ended, visit.patient.zone)
+        when = staff_when(ended, visit.patient.zone)
         if visit.nurse is not None:
             dues.append(
                 Due(

@@ -231,6 +231,11 @@ def test_nurse_gets_tomorrows_agenda_from_6_pm_in_her_time_zone(cast, frozen_clo
     assert agenda.subject == "Tomorrow: 2 visits"
     assert agenda.expires_at == first.planned_start
     assert agenda.body.count(cast.patient.full_name) == 2
+    # Staff read the 24-hour clock of the chart and the board; patients' texts keep "8:30 am".
+    assert agenda.body.splitlines()[0].startswith("08:30: ")
+    assert agenda.body.splitlines()[1].startswith("12:00: ")
+    email = Notification.objects.get(kind=Notification.Kind.NURSE_AGENDA, channel="email")
+    assert "the first Sat 21 Nov at 08:30." in email.body
 
 
 def factories_profile(nurse, zone):
