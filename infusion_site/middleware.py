@@ -80,3 +80,25 @@ def start_session_clock(sender, request, user, **kwargs):
     now = timezone.now().timestamp()
     request.session[SIGNED_IN_AT] = now
     request.session[LAST_SEEN_AT] = now
+
+
+# The browser features the app uses: the location, at check-in and for the home's location. Nothing else.
+PERMISSIONS_POLICY = "geolocation=(self), camera=(), microphone=(), payment=(), usb=(), display-capture=()"
+
+
+class PrivateResponsesMiddleware:
+    """A signed-in user's pages hold patient data or their account: no browser, shared computer or proxy keeps a
+    copy (``Cache-Control: no-store``). The tablet's offline copies are its service worker's own, kept for the
+    nurse's visits of today and tomorrow and deleted at sign-out (visits/chart/offline). Every answer says which
+    browser features pages may use (``Permissions-Policy``)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            response["Cache-Control"] = "no-store, private"
+        return response
