@@ -24,6 +24,21 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+def _truncates_the_database(item) -> bool:
+    """Transactional tests (live server, browser, real worker) end by emptying every table, the catalog that the
+    migrations wrote included; a test that runs after one and reads the catalog would find it gone."""
+    marker = item.get_closest_marker("django_db")
+    transactional = bool(marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")))
+    fixtures = getattr(item, "fixturenames", ())
+    return transactional or "transactional_db" in fixtures or "live_server" in fixtures
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    # After pytest's own grouping by fixtures, which can move browser tests among the others: they run last.
+    items.sort(key=_truncates_the_database)
+
+
 def pytest_sessionfinish(session, exitstatus):
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
