@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests import factories
+from tests.conftest import pass_second_step
 from visits.models import Visit, VitalSigns
 
 SET = factories.VITALS_FORM
@@ -19,6 +20,7 @@ SET = factories.VITALS_FORM
 def signed_in(user):
     client = Client()
     assert client.post(reverse("login"), {"username": user.username, "password": factories.PASSWORD}).status_code == 302
+    pass_second_step(client, user)  # staff's authenticator code: this browser then may resume (infusion_site/mfa)
     return client
 
 

@@ -4,8 +4,10 @@ import os
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 
-from tests.conftest import require
+from infusion_site.mfa.selectors import has_second_factor, is_staff_account
+from tests.conftest import require, second_factor, totp_code
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 TABLET = {"width": 1024, "height": 768}
@@ -38,16 +40,26 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": TABLET, "has_touch": True, "locale": "en-US"}
 
 
+def sign_in(page, base_url, username, password):
+    """Sign in on the sign-in page at ``base_url``, passing the second step with the code the app would show now."""
+    user = get_user_model().objects.filter(username=username).first()
+    # Staff have an authenticator app (infusion_site/mfa); the second step gets the code it would show now.
+    device = second_factor(user) if user and (is_staff_account(user) or has_second_factor(user)) else None
+    page.goto(f"{base_url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    if device is not None and "/accounts/mfa/verify/" in page.url:
+        page.get_by_label("Enter the 6-digit code from your authenticator app").fill(totp_code(device))
+        page.get_by_role("button", name="Confirm").click()
+        page.wait_for_load_state()
+    return page
+
+
 @pytest.fixture
 def login(live_server, page):
-    def sign_in(username, password):
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
-        return page
-
-    return sign_in
+    return lambda username, password: sign_in(page, live_server.url, username, password)
 
 
 @pytest.fixture(autouse=True)

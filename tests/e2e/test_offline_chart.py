@@ -11,6 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests import factories
+from tests.e2e.conftest import sign_in
 from tests.e2e.network import CuttableNetwork
 from visits.chart.infusion.services import infusion_rate_change
 from visits.models import ClientWrite, RateChange, Reaction, VisitVerification, VitalSigns
@@ -26,10 +27,7 @@ def network(live_server):
 
 
 def sign_in_and_keep_my_day(page, network, username="nurse-assigned"):
-    page.goto(f"{network.url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, network.url, username, factories.PASSWORD)
     expect(page).to_have_url(f"{network.url}/visits/today/")
     ready = page.locator("[data-offline-ready]")
     expect(ready).to_have_attribute("data-kept", "1", timeout=20_000)

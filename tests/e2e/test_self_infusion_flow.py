@@ -8,6 +8,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests import factories
+from tests.e2e.conftest import sign_in
 from tests.visits.portal.scig_helpers import taught
 from visits.models import SelfInfusion, TherapyOrder
 
@@ -64,10 +65,7 @@ def test_patient_logs_two_sites_and_a_lot_and_a_missed_week_reaches_the_coordina
     coordinator = page.context.browser.new_context(viewport={"width": 1024, "height": 768}, locale="en-US")
     try:
         desk = coordinator.new_page()
-        desk.goto(f"{live_server.url}/accounts/login/")
-        desk.get_by_label("Username").fill("coord")
-        desk.get_by_label("Password").fill(factories.PASSWORD)
-        desk.get_by_role("button", name="Sign in").click()
+        sign_in(desk, live_server.url, "coord", factories.PASSWORD)
         desk.goto(f"{live_server.url}/alerts/")
         expect(desk.get_by_text("Weekly SCIG dose not logged: Thaddeus Okonkwo")).to_be_visible()
         expect(desk.get_by_text("Weekly SCIG dose not logged: Marisol Delacroix")).to_have_count(0)

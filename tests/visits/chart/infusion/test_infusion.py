@@ -17,6 +17,7 @@ from django.urls import reverse
 from patients.services import ServiceError
 from tests import factories
 from tests.conftest import client_for as signed_in
+from tests.conftest import force_sign_in
 from tests.visits.chart.infusion.conftest import NOW  # Friday 9:00 am in Chicago
 from visits.alerts.selectors import collect_alerts
 from visits.chart.infusion import vitals
@@ -739,7 +740,7 @@ def test_a_section_save_on_a_cancelled_visit_is_refused(cast):
 
 
 def strip(client, visit):
-    client.force_login(client.user)  # the clock jumps ahead in these tests; stay signed in
+    force_sign_in(client, client.user)  # the clock jumps ahead in these tests; stay signed in
     response = client.get(reverse("visits:next", args=[visit.pk]))
     assert response.status_code == 200
     return response.content.decode().split('id="whats-next-text">', 1)[1].split("</strong>", 1)[0]

@@ -6,13 +6,13 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from tests import factories
+from tests.conftest import client_for
 from visits.models import Visit, VitalSigns
 
 NOW = dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.UTC)
@@ -66,8 +66,7 @@ def charted_visit(cast):
 @given(data=POSTS, htmx=st.booleans())
 def test_random_posts_to_the_vitals_form_never_cause_a_server_error(cast, charted_visit, settings, data, htmx):
     settings.DEBUG = False
-    client = Client(raise_request_exception=False)
-    client.force_login(cast.assigned_nurse)
+    client = client_for(cast.assigned_nurse, raise_request_exception=False)
     before = VitalSigns.objects.count()
     headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
     with time_machine.travel(NOW, tick=False):
@@ -99,8 +98,7 @@ def test_numbers_near_the_limits_are_saved_only_when_plausible(
     cast, charted_visit, settings, temperature, unit, pulse, systolic, diastolic, respiratory_rate, spo2
 ):
     settings.DEBUG = False
-    client = Client(raise_request_exception=False)
-    client.force_login(cast.assigned_nurse)
+    client = client_for(cast.assigned_nurse, raise_request_exception=False)
     data = {
         "phase": "titration",
         "temperature": str(temperature),
