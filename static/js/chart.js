@@ -130,3 +130,44 @@
     showFirstError(section);
   });
 })();
+
+// 4. Check-in and check-out (sections/checkin.html) send the tablet's location: the hidden fields are filled before
+//    the form goes (htmx or plain POST); without a location it is sent anyway and saved as "location not verified".
+//    Listening on the document (capture) covers the form in every version htmx swaps in.
+(function () {
+  "use strict";
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form[data-geolocate]") || form.dataset.located) { return; }
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    var status = form.querySelector("[data-geo-status]");
+    var button = form.querySelector("button[type=submit]");
+    var done = false;
+    function send(position, why) {
+      if (done) { return; }
+      done = true;
+      if (position) {
+        form.elements.latitude.value = position.coords.latitude;
+        form.elements.longitude.value = position.coords.longitude;
+        form.elements.accuracy_m.value = Math.round(position.coords.accuracy);
+      } else if (status) {
+        status.textContent = why + " Saving without a location.";
+      }
+      button.disabled = false;
+      form.dataset.located = "1";
+      if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+      delete form.dataset.located;
+    }
+    if (!navigator.geolocation) { send(null, "This browser cannot share a location."); return; }
+    button.disabled = true;
+    if (status) { status.textContent = "Finding your location…"; }
+    window.setTimeout(function () { send(null, "No location after 15 seconds."); }, 15000);
+    navigator.geolocation.getCurrentPosition(
+      function (position) { send(position, ""); },
+      function () { send(null, "Location not shared."); },
+      { enableHighAccuracy: true, timeout: 12000, maximumAge: 60000 }
+    );
+  }, true);
+})();

@@ -1,7 +1,8 @@
 """Every page of each role, checked by axe-core (vendored) at the coordinator's tablet and the patient's phone.
 
-WCAG 2.2 AA: no serious or critical violation on any page; at 1024 px no page scrolls sideways either. The data are
-built once with the tests' factories; each role signs in once and walks all its pages in one browser context.
+WCAG 2.2 AA: no serious or critical violation on any page; at 1024 px no page scrolls sideways either; and on no page
+does the browser refuse anything under the Content-Security-Policy (tests/e2e/csp.py). The data are built once with the
+tests' factories; each role signs in once and walks all its pages in one browser context.
 """
 
 from datetime import timedelta
@@ -9,15 +10,20 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 
 from tests import factories
+from tests.e2e.conftest import sign_in
+from tests.e2e.csp import PolicyWatch
 from visits.models import FollowUp, Notification, Visit, VisitSignature
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-AXE = Path(settings.BASE_DIR) / "static" / "vendor" / "axe" / "axe.min.js"
+# Loaded from the live server's static files, as a <script src>: the page's policy refuses an inline copy.
+AXE = "vendor/axe/axe.min.js"
+assert (Path(settings.BASE_DIR) / "static" / AXE).is_file()
 # The WCAG 2.0, 2.1 and 2.2 A and AA rules; axe's best-practice rules are advice, not the standard we promise.
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 BLOCKING = {"serious", "critical"}
@@ -115,8 +121,8 @@ NAV_WRAPPED = """() => [...document.querySelectorAll(
     .map(item => item.textContent.trim())"""
 
 
-def axe_violations(page) -> list[dict]:
-    page.add_script_tag(path=str(AXE))
+def axe_violations(page, base_url: str) -> list[dict]:
+    page.add_script_tag(url=f"{base_url}{static(AXE)}")
     result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_AA)
     return [violation for violation in result["violations"] if violation["impact"] in BLOCKING]
 
@@ -135,20 +141,20 @@ def test_every_page_of_every_role_passes_axe_and_never_scrolls_sideways_on_a_tab
     problems = []
     for username, paths in pages.items():
         context = browser.new_context(viewport=SIZES[size], has_touch=True, locale="en-US")
+        policy = PolicyWatch(context)
         page = context.new_page()
         page.set_default_timeout(15_000)
         if username:
-            page.goto(f"{live_server.url}{reverse('login')}")
-            page.get_by_label("Username").fill(username)
-            page.get_by_label("Password").fill(factories.PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url(lambda url: "/accounts/login/" not in url)
+            sign_in(page, live_server.url, username, factories.PASSWORD)
+            page.wait_for_url(lambda url: "/accounts/login/" not in url and "/accounts/mfa/" not in url)
+            problems += policy.problems(f"signing in as {username}")
         for path in paths:
             response = page.goto(f"{live_server.url}{path}")
-            if response.status != 200:
+            if response.status != 200 or response.url != f"{live_server.url}{path}":
                 problems.append(f"{path}: {username or 'anonymous'} gets {response.status}, not the page")
                 continue
-            problems += [describe(path, violation) for violation in axe_violations(page)]
+            problems += [describe(path, violation) for violation in axe_violations(page, live_server.url)]
+            problems += policy.problems(path)
             if size == "tablet":
                 widths = page.evaluate(
                     "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
@@ -161,4 +167,4 @@ def test_every_page_of_every_role_passes_axe_and_never_scrolls_sideways_on_a_tab
                 if wrapped:
                     problems.append(f"{path}: navigation words wrap at 1024 px: {wrapped}")
         context.close()
-    assert not problems, f"{len(problems)} accessibility problem(s) at {size} size:\n" + "\n".join(problems)
+    assert not problems, f"{len(problems)} accessibility or policy problem(s) at {size} size:\n" + "\n".join(problems)

@@ -1,7 +1,7 @@
 """The nurse documents a whole IVIG visit on her tablet, from check-in to sign-off (issue 4, item 14).
 
 Every section is saved through the page as she would tap it, and the chart is reopened after each one to show that
-exactly what was saved comes back.
+exactly what was saved comes back. Nothing she opens or taps is refused by the Content-Security-Policy.
 """
 
 import re
@@ -14,6 +14,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests import factories
+from tests.e2e.csp import PolicyWatch
 from visits.models import (
     Assessment,
     InfusionRecord,
@@ -122,6 +123,7 @@ def test_nurse_documents_an_ivig_visit_from_check_in_to_sign_off(live_server, pa
         volume_ml=Decimal("280"),
     )
     chart_url = f"{live_server.url}/visits/{visit.pk}/"
+    policy = PolicyWatch(page.context)
     page.context.grant_permissions(["geolocation"], origin=live_server.url)
     page.context.set_geolocation(NEAR_HOME)
     next_step = page.locator("#whats-next-text")
@@ -401,3 +403,5 @@ def test_nurse_documents_an_ivig_visit_from_check_in_to_sign_off(live_server, pa
 
     # The check-out made before signing stays on the signed record.
     expect(page.locator("[data-testid=checkin-out]")).to_contain_text("location verified")
+    blocked = policy.problems("the visit's chart")
+    assert not blocked, "refused by the Content-Security-Policy:\n" + "\n".join(blocked)

@@ -3,9 +3,11 @@
 import datetime as dt
 import math
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.urls import reverse
 
 from patients.services import ServiceError
@@ -323,7 +325,9 @@ def test_chart_shows_the_check_in_button_that_sends_the_location(visit, cast):
 
     assert 'id="section-checkin"' in page
     assert reverse("visits:check_in", args=[visit.pk]) in page
-    assert "navigator.geolocation" in page
+    # The location is read by static/js/chart.js (no inline script under the Content-Security-Policy).
+    assert "data-geolocate" in page and "/static/js/chart.js" in page
+    assert "navigator.geolocation" in (Path(settings.BASE_DIR) / "static" / "js" / "chart.js").read_text()
     for name in ("latitude", "longitude", "accuracy_m"):
         assert f'name="{name}"' in page
     assert "Not checked in yet" in page
