@@ -2,6 +2,8 @@ from auditlog.admin import LogEntryAdmin
 from auditlog.models import LogEntry
 from django.contrib import admin
 
+from infusion_site import audit_admin  # noqa: F401  (the user admin that keeps people of the audit trail)
+
 admin.site.site_header = "Home infusion administration"
 admin.site.unregister(LogEntry)
 

@@ -56,3 +56,25 @@ def is_patient(user) -> bool:
 @rules.predicate
 def is_staff_member(user) -> bool:
     return role_of(user) in (COORDINATOR, NURSE)
+
+
+# Not a role: a permission a coordinator (or any staff member) is given on top of their role, through this group or
+# directly in the admin. It opens the audit trail search (/audit/).
+PRIVACY_OFFICER = "Privacy officer"
+
+
+def make_privacy_officer(user) -> None:
+    from infusion_site.audit import audit_trail_permission
+
+    group, _ = Group.objects.get_or_create(name=PRIVACY_OFFICER)
+    group.permissions.add(audit_trail_permission())
+    user.groups.add(group)
+    for cache in ("_perm_cache", "_group_perm_cache"):
+        user.__dict__.pop(cache, None)
+
+
+@rules.predicate
+def is_privacy_officer(user) -> bool:
+    from infusion_site.audit import AUDIT_TRAIL_PERMISSION
+
+    return bool(user and user.is_authenticated and user.is_active and user.has_perm(AUDIT_TRAIL_PERMISSION))

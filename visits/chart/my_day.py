@@ -3,6 +3,7 @@ import json
 from django.shortcuts import render
 
 from infusion_site.access import role_required
+from infusion_site.audit import record_patient_accesses
 from infusion_site.roles import is_nurse
 from visits.chart import selectors as selectors_myday
 from visits.chart.offline.selectors import pages_to_keep
@@ -28,5 +29,6 @@ def my_day(request):
             visit.map_url = selectors_myday.home_map_url(visit.patient)
             visit.dose_text = selectors_myday.dose_text(visit)
             visit.status_css = STATUS_CSS.get(visit.status, "text-bg-secondary")
+    record_patient_accesses([visit.patient_id for day in days for visit in day.visits])
     context = {"days": days, "offline_pages": json.dumps(pages_to_keep(days))}
     return render(request, "visits/my_day.html", context)

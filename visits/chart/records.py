@@ -6,7 +6,7 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, render
 
 from infusion_site.access import role_required
-from infusion_site.audit import record_access
+from infusion_site.audit import record_access, record_patient_accesses
 from infusion_site.roles import is_coordinator, is_nurse
 from visits.chart.checkin.services import location_not_verified_reason
 from visits.chart.checklist.services import CHECK_LABELS
@@ -92,6 +92,7 @@ def recall(request):
         rows = recall_rows(lot)
         self_infused = recall_self_infusion_rows(lot)
     patients = {row.visit.patient_id for row in rows} | {row.self_infusion.patient_id for row in self_infused}
+    record_patient_accesses(sorted(patients))
     reactions = sum(len(row.reactions) for row in rows)
     return render(
         request,
@@ -180,7 +181,7 @@ def record_visit(request, pk) -> Visit:
             Prefetch("verifications", queryset=VisitVerification.objects.select_related("nurse", "voided_by")),
             "premedications",
             Prefetch("assessments", queryset=Assessment.objects.select_related("recorded_by")),
-            "vials__product",
+            Prefetch("vials", queryset=VialUsed.objects.select_related("product", "voided_by")),
             "rate_changes",
             "vitals",
             "reactions",

@@ -8,6 +8,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from infusion_site.access import role_required
+from infusion_site.audit import patient_ids_of_objects, record_patient_accesses
 from infusion_site.roles import is_staff_member
 from visits.chart.selectors import nurse_zone
 from visits.models import Notification, NotificationPreference
@@ -22,6 +23,10 @@ PAGE_SIZE = 30
 def inbox(request):
     notifications = Notification.objects.inbox_of(request.user).order_by("-sent_at", "-pk")
     page = Paginator(notifications, PAGE_SIZE).get_page(request.GET.get("page"))
+    # A notice names a patient's visit or follow-up: each patient behind the page's notices is an access.
+    record_patient_accesses(
+        sorted(set(patient_ids_of_objects((notice.about_type_id, notice.about_id) for notice in page)))
+    )
     # Every time in the reader's own zone (a nurse's profile, else the agency's), on the app's 24-hour clock.
     return render(request, "visits/notifications/inbox.html", {"page": page, "viewer_zone": nurse_zone(request.user)})
 

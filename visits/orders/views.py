@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from infusion_site.access import role_required
+from infusion_site.audit import record_access
 from infusion_site.roles import is_coordinator, is_nurse
 from patients.models import Patient
 from visits.models import TherapyOrder
@@ -57,6 +58,7 @@ def _order_form_page(request, *, patient, order=None):
     if request.method == "POST":
         context.update(_preview_context(form))
     status = 400 if request.method == "POST" and form.errors else 200
+    record_access(patient)
     return render(request, "visits/orders/order_form.html", context, status=status)
 
 
@@ -99,6 +101,7 @@ def order_detail(request, pk):
         TherapyOrder.objects.visible_to(request.user).select_related("patient", "product", "created_by", "diagnosis"),
         pk=pk,
     )
+    record_access(order.patient)
     calc = order_services.order_calculate(order=order)
     visits = order_selectors.order_visits(order=order)
     return render(

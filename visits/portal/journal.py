@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from infusion_site.access import role_required
+from infusion_site.audit import record_access
 from infusion_site.roles import is_patient
 from patients import selectors as patient_selectors
 from patients.models import SYMPTOM_FIELDS, Patient, SymptomEntry, patient_today
@@ -73,6 +74,7 @@ class JournalRow:
 @require_GET
 def journal(request):
     patient = patient_selectors.own_record(user=request.user)
+    record_access(patient)
     today = patient_today(patient)
     entries = SymptomEntry.objects.filter(patient=patient)
 
@@ -147,6 +149,7 @@ def journal_form(request, *, patient: Patient, entry: SymptomEntry | None):
                 return redirect("portal:journal")
         messages.error(request, "Your journal entry is not saved yet. Please see the message below.")
     context = {"form": form, "entry": entry, "same_day_entry": same_day_entry}
+    record_access(patient)
     return render(request, "portal/journal_form.html", context, status=400 if form.errors else 200)
 
 

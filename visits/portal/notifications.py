@@ -20,6 +20,7 @@ from visits.portal.views import day_text
 @require_http_methods(["GET", "POST"])
 def preferences(request):
     patient = patient_selectors.own_record(user=request.user)
+    record_access(patient)  # the page shows the patient's phone and email
     return preferences_page(
         request,
         for_patient=True,

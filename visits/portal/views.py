@@ -428,6 +428,8 @@ CALENDAR_CONFIRM = {
 def calendar_feed(request, token):
     """Public by design (calendar apps cannot sign in); the unguessable token is the only key."""
     feed = get_object_or_404(CalendarFeed.objects.select_related("patient"), token=token, revoked=False)
+    # Fetched by a calendar app, so the entry names no one: its address and time are what the trail can say.
+    record_access(feed.patient)
     visits = (
         Visit.objects.filter(patient=feed.patient, planned_start__gte=timezone.now() - FEED_PAST)
         .select_related("patient")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from auditlog.context import disable_auditlog
 from auditlog.models import LogEntry
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -346,7 +347,8 @@ def visit_check_in_undo(*, visit: Visit, nurse, reason: str, expected_version: i
     verification.version += 1
     verification.updated_by = nurse
     verification.full_clean()
-    verification.save()
+    with disable_auditlog():  # _audit_void below writes the one entry for it, saying what the void was
+        verification.save()
     visit.status = Visit.Status.SCHEDULED
     visit.full_clean()
     visit.save(update_fields=["status", "updated_at"])  # django-auditlog records the visit's change by itself
@@ -355,10 +357,10 @@ def visit_check_in_undo(*, visit: Visit, nurse, reason: str, expected_version: i
 
 
 def _audit_void(verification: VisitVerification, nurse) -> None:
-    """The audit trail's entry for the voiding (VisitVerification is not registered with django-auditlog).
+    """The audit trail's one entry for the voiding (the save itself is not logged by django-auditlog).
 
     Written like the registered models' entries: an update with the fields' old and new values, its actor; the
-    request's address is added by the audit middleware.
+    request's address is added by the audit middleware, the actor's name and the patient by infusion_site.audit.
     """
     LogEntry.objects.log_create(
         verification,

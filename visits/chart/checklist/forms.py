@@ -338,3 +338,21 @@ class VialForm(MarksInvalidMixin, forms.Form):
             except forms.ValidationError as error:
                 self.add_error("expires_on", error)
         return cleaned
+
+
+class VialVoidForm(MarksInvalidMixin, forms.Form):
+    """Taking back a vial entered by mistake: the reason is kept on the voided row and printed with it."""
+
+    reason = forms.CharField(
+        label="Why take it back?",
+        max_length=300,
+        error_messages={"required": "Say why this vial is taken back (e.g. entered twice, wrong lot)."},
+    )
+
+    def __init__(self, *args, vial, **kwargs):
+        # One form per vial row: the prefix keeps each row's field ids and errors apart.
+        kwargs.setdefault("prefix", f"void-{vial.pk}")
+        super().__init__(*args, **kwargs)
+        self.vial = vial
+        self.fields["reason"].widget.attrs.update({"autocomplete": "off", "placeholder": "e.g. entered twice"})
+        _style(self)

@@ -11,7 +11,14 @@ from functools import cached_property
 
 from django.utils import timezone
 
-from visits.chart.checklist.forms import COMMON_PREMEDICATIONS, ChecklistForm, CompleteForm, PremedicationForm, VialForm
+from visits.chart.checklist.forms import (
+    COMMON_PREMEDICATIONS,
+    ChecklistForm,
+    CompleteForm,
+    PremedicationForm,
+    VialForm,
+    VialVoidForm,
+)
 from visits.chart.checklist.services import checklist_checks, checklist_for, mass_text, patient_today, vial_tally
 from visits.chart.rules import OPEN_STATUSES
 
@@ -56,14 +63,23 @@ class _Sections:
 
     @cached_property
     def vials(self):
-        return list(self.visit.vials.select_related("product"))
+        return list(self.visit.vials.select_related("product", "voided_by"))
 
     @cached_property
     def tally(self):
         return vial_tally(visit=self.visit, vials=self.vials)
 
     def vial_rows(self):
-        return [(vial, mass_text(vial.size_mg, self.sizes)) for vial in self.vials]
+        """(vial, its size in words, its take-back form): a voided vial stays on the list, struck through."""
+        bound = self.bound.get("void_form")
+        return [
+            (
+                vial,
+                mass_text(vial.size_mg, self.sizes),
+                bound if bound is not None and bound.vial.pk == vial.pk else VialVoidForm(vial=vial),
+            )
+            for vial in self.vials
+        ]
 
     def vials_total_text(self):
         return mass_text(self.tally.total_mg, self.sizes)

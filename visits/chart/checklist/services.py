@@ -522,10 +522,24 @@ def vial_add(
 
 
 @transaction.atomic
-def vial_remove(*, vial: VialUsed, nurse) -> None:
-    """Take back a vial entered by mistake; only until the chart is signed."""
+def vial_void(*, vial: VialUsed, nurse, reason: str) -> VialUsed:
+    """Take back a vial entered by mistake; only until the chart is signed.
+
+    The row stays, voided with who, when and why: the chart and print view show it struck through, the tally
+    leaves it out, and a lot recall still finds it (it was in the home)."""
     _guard(vial.visit, nurse)
-    vial.delete()
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why this vial is taken back (e.g. entered twice, wrong lot)."})
+    vial = VialUsed.objects.select_for_update().get(pk=vial.pk)
+    if vial.voided_at is not None:
+        raise ServiceError(f"The vial of lot {vial.lot_number} was already taken back.")
+    vial.voided_at = recorded_now()
+    vial.voided_by = nurse
+    vial.void_reason = reason
+    vial.full_clean()
+    vial.save(update_fields=["voided_at", "voided_by", "void_reason"])
+    return vial
 
 
 def vials_match_dose(*, total_mg: Decimal, dose_mg: Decimal, vial_sizes_mg) -> bool:
@@ -558,7 +572,8 @@ class VialTally:
 
 def vial_tally(*, visit: Visit, vials: list[VialUsed] | None = None) -> VialTally:
     """The running total against the day's dose, and the expected vial combination."""
-    vials = list(vials if vials is not None else visit.vials.all())
+    # A voided vial was entered by mistake: it is shown, struck through, but never counted.
+    vials = [vial for vial in (vials if vials is not None else visit.vials.all()) if vial.voided_at is None]
     sizes = [int(size) for size in visit.order.product.vial_sizes_mg]
     total = sum((Decimal(vial.size_mg) for vial in vials), Decimal(0))
     dose = visit.dose_mg

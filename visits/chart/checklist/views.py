@@ -9,11 +9,16 @@ from django.views.decorators.http import require_POST
 
 from infusion_site.access import role_required
 from infusion_site.roles import is_nurse
-from patients.services import ServiceError
 from visits.chart.checklist import services
-from visits.chart.checklist.forms import ChecklistForm, CompleteForm, OverrideForm, PremedicationForm, VialForm
-from visits.chart.rules import ChartConflict
-from visits.chart.views import documenting_visit, section_answer, section_submit
+from visits.chart.checklist.forms import (
+    ChecklistForm,
+    CompleteForm,
+    OverrideForm,
+    PremedicationForm,
+    VialForm,
+    VialVoidForm,
+)
+from visits.chart.views import documenting_visit, section_submit
 
 
 @require_POST
@@ -103,11 +108,12 @@ def vial_add(request, pk):
 @require_POST
 @role_required(is_nurse)
 def vial_remove(request, pk, vial_pk):
+    """Take back a vial entered by mistake: voided with the nurse's reason, never deleted."""
     visit = documenting_visit(request, pk)
-    vial = get_object_or_404(visit.vials.all(), pk=vial_pk)
-    try:
-        services.vial_remove(vial=vial, nurse=request.user)
-    except ServiceError as error:
-        status = 409 if isinstance(error, ChartConflict) else 400
-        return section_answer(request, visit, "vials", status=status, message=str(error))
-    return section_answer(request, visit, "vials", message=f"Vial of lot {vial.lot_number} removed.")
+    vial = get_object_or_404(visit.vials.filter(voided_at=None), pk=vial_pk)
+
+    def save(data):
+        services.vial_void(vial=vial, nurse=request.user, reason=data["reason"])
+        return f"Vial of lot {vial.lot_number} taken back: {data['reason']}"
+
+    return section_submit(request, visit, "vials", VialVoidForm(request.POST, vial=vial), save, bound_key="void_form")

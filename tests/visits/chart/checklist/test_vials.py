@@ -98,8 +98,8 @@ def test_a_signed_chart_refuses_adding_and_removing_vials(visit, today):
         add(visit, today)
     vial.visit.refresh_from_db()
     with pytest.raises(ChartLocked):
-        services.vial_remove(vial=vial, nurse=visit.nurse)
-    assert VialUsed.objects.count() == 1
+        services.vial_void(vial=vial, nurse=visit.nurse, reason="Entered twice")
+    assert VialUsed.objects.get().voided_at is None
 
 
 def test_only_the_visits_nurse_records_vials(visit, today):
@@ -114,10 +114,12 @@ def test_only_the_visits_nurse_records_vials(visit, today):
         )
 
 
-def test_a_vial_entered_by_mistake_is_removed(visit, today):
+def test_a_vial_entered_by_mistake_is_voided_not_deleted(visit, today):
     vial = add(visit, today)
-    services.vial_remove(vial=vial, nurse=visit.nurse)
-    assert not VialUsed.objects.exists()
+    services.vial_void(vial=vial, nurse=visit.nurse, reason="Entered twice")
+    vial.refresh_from_db()
+    assert (vial.voided_by, vial.void_reason) == (visit.nurse, "Entered twice")
+    assert vial.voided_at is not None
 
 
 # --- the matching rule ------------------------------------------------------------------------------------------
@@ -281,30 +283,36 @@ def test_a_plain_post_redirects_to_the_vials_on_the_chart(visit, today, nurse_cl
     assert response["Location"] == reverse("visits:chart", args=[visit.pk]) + "#section-vials"
 
 
-def test_the_nurse_removes_a_vial_entered_by_mistake(visit, today, nurse_client):
+def test_the_nurse_takes_back_a_vial_entered_by_mistake(visit, today, nurse_client):
     vial = add(visit, today)
-    response = nurse_client.post(reverse("visits:vial_remove", args=[visit.pk, vial.pk]), **HTMX)
+    response = nurse_client.post(
+        reverse("visits:vial_remove", args=[visit.pk, vial.pk]), {f"void-{vial.pk}-reason": "Wrong lot"}, **HTMX
+    )
     assert response.status_code == 200
-    assert not VialUsed.objects.exists()
+    assert VialUsed.objects.get().void_reason == "Wrong lot"
 
 
 def test_a_vial_of_another_visit_cannot_be_removed_through_this_one(visit, today, nurse_client, cast):
     other_visit = VisitFactory(order=OrderFactory(patient=cast.patient), nurse=cast.assigned_nurse)
     vial = add(other_visit, today)
-    response = nurse_client.post(reverse("visits:vial_remove", args=[visit.pk, vial.pk]), **HTMX)
+    response = nurse_client.post(
+        reverse("visits:vial_remove", args=[visit.pk, vial.pk]), {f"void-{vial.pk}-reason": "Wrong lot"}, **HTMX
+    )
     assert response.status_code == 404
-    assert VialUsed.objects.count() == 1
+    assert VialUsed.objects.get().voided_at is None
 
 
 def test_a_signed_chart_keeps_its_vials(visit, today, nurse_client):
     vial = add(visit, today)
     Visit.objects.filter(pk=visit.pk).update(status=Visit.Status.SIGNED)
-    response = nurse_client.post(reverse("visits:vial_remove", args=[visit.pk, vial.pk]), **HTMX)
+    response = nurse_client.post(
+        reverse("visits:vial_remove", args=[visit.pk, vial.pk]), {f"void-{vial.pk}-reason": "Wrong lot"}, **HTMX
+    )
     assert response.status_code == 409
     assert "signed and locked" in response.content.decode()
     response = nurse_client.post(url(visit), vial_data(visit, today), **HTMX)
     assert response.status_code == 409
-    assert VialUsed.objects.count() == 1
+    assert VialUsed.objects.get().voided_at is None
 
 
 def test_the_unassigned_nurse_gets_404_and_the_coordinator_403(visit, today, cast):
