@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from visits.alerts import background as alerts_background
+from visits.alerts import emergency_sources
 from visits.alerts import sources as alerts
 from visits.alerts.registry import Alert
 from visits.models import REMINDER_LEAD_CHOICES, FollowUp, Notification, NurseProfile, Visit, VisitEvent
@@ -325,6 +326,7 @@ def _alert_producer(kind: str, source: Callable, suffix: Callable | None = None)
 _alert_producer(Kind.SEVERE_REACTION, alerts.severe_reactions)
 _alert_producer(Kind.HARD_STOP_OVERRIDE, alerts.hard_stop_overrides)
 _alert_producer(Kind.CHECKIN_EXCEPTION, alerts.checkin_exceptions)
+_alert_producer(Kind.EMERGENCY_ACCESS, emergency_sources.emergency_accesses)
 _alert_producer(Kind.DELAYED_REACTION, alerts_background.delayed_reactions)
 _alert_producer(Kind.FOLLOW_UP_CALL, alerts_background.follow_up_calls)
 # A new notice when the visit moves (the unassigned visit is then a different one to staff).
