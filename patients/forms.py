@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from infusion_site.forms import DATE_OF_BIRTH, BoundedInputMixin
 from infusion_site.roles import NURSE
 from patients import units
 from patients.models import Diagnosis, LabResult, Patient, PriorAuthorization, WeightMeasurement
@@ -59,10 +60,11 @@ def weight_fields(required=True):
     )
 
 
-class PatientForm(MeasurementFormMixin, forms.ModelForm):
+class PatientForm(BoundedInputMixin, MeasurementFormMixin, forms.ModelForm):
     height_value = forms.DecimalField(label="Height", max_digits=6, decimal_places=1, min_value=0)
     height_unit = forms.ChoiceField(label="Unit", choices=units.HEIGHT_UNITS, initial=units.CM)
     time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES)
+    DATE_RANGES = {"date_of_birth": DATE_OF_BIRTH}
 
     class Meta:
         model = Patient
@@ -92,6 +94,7 @@ class PatientForm(MeasurementFormMixin, forms.ModelForm):
             "prescriber_name",
             "prescriber_phone",
             "prescriber_npi",
+            "team",
         ]
         widgets = {
             "date_of_birth": DATE_WIDGET,
@@ -103,6 +106,7 @@ class PatientForm(MeasurementFormMixin, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["time_zone"].choices = time_zone_choices()
+        self.fields["team"].empty_label = "No team yet"
         if self.instance.pk:
             self.fields["height_value"].initial = self.instance.height_cm
             self.fields["height_unit"].initial = units.CM
@@ -125,6 +129,8 @@ class PatientForm(MeasurementFormMixin, forms.ModelForm):
                 Row(Column("address_line1"), Column("address_line2")),
                 Row(Column("city"), Column("state"), Column("postal_code")),
                 Row(Column("latitude"), Column("longitude"), Column("time_zone")),
+                # Which team staffs the visits: the board and the alert queue open on a coordinator's own teams.
+                Row(Column("team", css_class="col-md-4")),
             ),
             Fieldset(
                 "Clinical profile",
@@ -146,14 +152,6 @@ class PatientForm(MeasurementFormMixin, forms.ModelForm):
 
     def extra_clinical_rows(self):
         return []
-
-    def clean_date_of_birth(self):
-        born = self.cleaned_data["date_of_birth"]
-        if born > timezone.localdate():
-            raise forms.ValidationError("The date of birth cannot be in the future.")
-        if born.year < 1900:
-            raise forms.ValidationError("Check the year: the date of birth is before 1900.")
-        return born
 
     def clean_mrn(self):
         return self.cleaned_data["mrn"].strip().upper()
@@ -192,7 +190,7 @@ class PatientCreateForm(PatientForm):
         return cleaned
 
 
-class SectionForm(forms.ModelForm):
+class SectionForm(BoundedInputMixin, forms.ModelForm):
     """A small form on the patient page; one per dated section."""
 
     submit_label = "Add"
@@ -280,7 +278,7 @@ class CareTeamForm(forms.Form):
         self.helper.disable_csrf = True
 
 
-class InviteForm(forms.Form):
+class InviteForm(BoundedInputMixin, forms.Form):
     email = forms.EmailField(label="Patient's email for the portal")
 
     def __init__(self, *args, **kwargs):
@@ -296,7 +294,7 @@ class InviteForm(forms.Form):
         return email
 
 
-class HomeLocationForm(forms.Form):
+class HomeLocationForm(BoundedInputMixin, forms.Form):
     """The nurse at the home: her confirmation and what her tablet's browser measured (filled in by
     static/js/home_location.js)."""
 

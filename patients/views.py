@@ -9,7 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from infusion_site.access import role_required
-from infusion_site.audit import record_access
+from infusion_site.audit import record_access, record_accesses
 from infusion_site.roles import is_coordinator, is_nurse
 from patients import selectors, services
 from patients.forms import (
@@ -38,14 +38,33 @@ SECTIONS = {
 }
 
 
+# The registry's search is held in the session, never in the address: a surname, a date of birth or an MRN in a
+# URL would land in server logs, browser history and the Referer of the next page.
+REGISTRY_QUERY = "patients_registry_query"
+
+
 @role_required(is_coordinator, is_nurse)
+@require_http_methods(["GET", "POST"])
 def patient_list(request):
-    form = PatientSearchForm(request.GET or None)
-    query = form.cleaned_data["q"] if form.is_valid() else ""
+    """GET shows the results of the query held in the session; POST sets it (or clears it) and comes back."""
+    status = 200
+    if request.method == "POST":
+        if "clear" in request.POST:
+            request.session.pop(REGISTRY_QUERY, None)
+            return redirect("patients:list")
+        form = PatientSearchForm(request.POST)
+        if form.is_valid():
+            request.session[REGISTRY_QUERY] = form.cleaned_data["q"]
+            return redirect("patients:list")
+        status = 400  # the message is shown next to the field; the held query and its results stay
+    query = request.session.get(REGISTRY_QUERY, "")
+    if request.method == "GET":
+        form = PatientSearchForm(initial={"q": query})
     page = Paginator(selectors.patient_list(user=request.user, query=query), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    return render(request, "patients/patient_list.html", {"form": form, "page": page, "query": query})
+    record_accesses(list(page))  # each patient on the page, in one insert
+    return render(request, "patients/patient_list.html", {"form": form, "page": page, "query": query}, status=status)
 
 
 @role_required(is_coordinator)
@@ -76,6 +95,7 @@ def patient_edit(request, pk):
         services.patient_update(patient=form.save(commit=False), by=request.user)
         messages.success(request, "Changes saved.")
         return redirect("patients:detail", pk=patient.pk)
+    record_access(patient)
     return render(
         request, "patients/patient_form.html", {"form": form, "title": f"Edit {patient.full_name}", "patient": patient}
     )

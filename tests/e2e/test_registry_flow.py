@@ -40,9 +40,21 @@ def test_coordinator_registers_a_patient_in_pounds_and_finds_them_by_mrn(live_se
     page.get_by_role("link", name="Patients").click()
     page.get_by_label("Search patients").fill("mrn7788")
     page.get_by_role("button", name="Search").click()
+    # The search is posted and held in the session: the address never carries the MRN.
+    expect(page).to_have_url(re.compile(r"/patients/$"))
+    expect(page.get_by_label("Search patients")).to_have_value("mrn7788")
     rows = page.locator("tbody tr")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("70.0 kg")
+    page.reload()  # the held query survives a reload; the history has no query to leak
+    expect(rows).to_have_count(1)
+    page.get_by_role("button", name="Clear").click()
+    expect(page).to_have_url(re.compile(r"/patients/$"))
+    expect(page.get_by_label("Search patients")).to_have_value("")
+    expect(page.locator("tbody tr")).to_have_count(3)  # Rosa and the cast's two patients
+    page.get_by_label("Search patients").fill("mrn7788")
+    page.get_by_role("button", name="Search").click()
+    expect(rows).to_have_count(1)
     rows.first.get_by_role("link", name="Delgado, Rosa").click()
     expect(page.locator("#weights")).to_contain_text("70.0 kg")
     expect(page.locator("#weights")).to_contain_text("154.3 lb")

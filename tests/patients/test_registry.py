@@ -1,4 +1,7 @@
-"""The patient registry list: search, pagination, who sees whom, and flat query counts."""
+"""The patient registry list: search, pagination, who sees whom, and flat query counts.
+
+The search is a POST whose query the session holds: GET shows the held query's results and no address carries it.
+"""
 
 from datetime import date, timedelta
 
@@ -35,8 +38,13 @@ def registry(cast):
     }
 
 
-def search(cast, query, user=None):
-    return client_for(user or cast.coordinator).get(LIST_URL, {"q": query})
+def search(cast, query, user=None, client=None):
+    """Search as the registry's form does: POST the query, follow the redirect to the plain list."""
+    client = client or client_for(user or cast.coordinator)
+    posted = client.post(LIST_URL, {"q": query})
+    assert posted.status_code == 302
+    assert posted["Location"] == LIST_URL  # the query is not in the address it sends the browser to
+    return client.get(LIST_URL)
 
 
 def test_search_by_part_of_a_last_name_finds_everyone_with_it(cast, registry):
@@ -103,10 +111,60 @@ def test_registry_shows_25_patients_a_page(cast):
 
 def test_search_results_are_paginated_and_keep_the_query(cast):
     factories.PatientFactory.create_batch(27, last_name="Pemberton-Vale")
-    response = client_for(cast.coordinator).get(LIST_URL, {"q": "pemberton", "page": 2})
+    client = client_for(cast.coordinator)
+    search(cast, "pemberton", client=client)
+    response = client.get(LIST_URL, {"page": 2})
 
     assert len(response.context["page"].object_list) == 2
-    assert "?q=pemberton&page=1" in response.content.decode()
+    page = response.content.decode()
+    assert 'href="?page=1"' in page  # paging links carry the page number only
+    assert "q=" not in page
+
+
+def test_search_query_never_appears_in_an_address(cast, registry):
+    client = client_for(cast.coordinator)
+    response = search(cast, "1962-11-03", client=client)
+
+    assert listed_mrns(response) == {"QX-1001"}
+    assert response.request["QUERY_STRING"] == ""
+    page = response.content.decode()
+    assert "?q=" not in page and "q=1962" not in page
+    # The field shows the held query, so the coordinator sees what the list is filtered by.
+    assert 'value="1962-11-03"' in page
+
+
+def test_a_query_in_the_address_is_ignored(cast, registry):
+    """Old bookmarks with ?q= show the held query's results, not a search from the address."""
+    response = client_for(cast.coordinator).get(LIST_URL, {"q": "quixley"})
+    assert len(listed_mrns(response)) == 5
+
+
+def test_clear_forgets_the_held_query(cast, registry):
+    client = client_for(cast.coordinator)
+    search(cast, "quixley", client=client)
+
+    cleared = client.post(LIST_URL, {"q": "quixley", "clear": "1"})
+
+    assert cleared.status_code == 302
+    assert len(listed_mrns(client.get(LIST_URL))) == 5
+    assert "patients_registry_query" not in client.session
+
+
+def test_held_query_belongs_to_its_own_session(cast, registry):
+    search(cast, "quixley")
+    assert len(listed_mrns(client_for(cast.coordinator).get(LIST_URL))) == 5
+
+
+def test_too_long_query_is_refused_next_to_the_field_and_keeps_the_held_one(cast, registry):
+    client = client_for(cast.coordinator)
+    search(cast, "quixley", client=client)
+
+    response = client.post(LIST_URL, {"q": "x" * 101})
+
+    assert response.status_code == 400
+    assert "at most 100 characters" in response.content.decode()
+    assert {patient.mrn for patient in response.context["page"].object_list} == {"QX-1001", "QX-1002"}
+    assert client.session["patients_registry_query"] == "quixley"
 
 
 def test_nurse_sees_only_patients_on_their_care_team(cast, registry):
@@ -130,7 +188,7 @@ def test_list_shows_latest_weight_and_care_team(cast):
     factories.WeightFactory(
         patient=cast.patient, measured_on=timezone.localdate() - timedelta(days=1), weight_kg="68.4"
     )
-    response = client_for(cast.coordinator).get(LIST_URL, {"q": cast.patient.mrn})
+    response = search(cast, cast.patient.mrn)
     page = response.content.decode()
 
     assert "68.4 kg" in page  # one decimal, as stored, on every database

@@ -6,6 +6,7 @@ from crispy_forms.layout import HTML, Column, Fieldset, Layout, Row
 from django import forms
 from django.utils import timezone
 
+from infusion_site.forms import BoundedInputMixin
 from visits.models import Indication, Product, TherapyOrder
 from visits.orders import services as order_services
 from visits.orders.presets import PRESETS
@@ -69,8 +70,11 @@ class InductionWeeksField(forms.CharField):
         return weeks
 
 
-class TherapyOrderForm(forms.ModelForm):
+class TherapyOrderForm(BoundedInputMixin, forms.ModelForm):
     induction_weeks = InductionWeeksField(required=False, help_text="Induction regimen only, e.g. 0, 2, 6.")
+    # The start and the end are bounded by clean_start_date and clean_end_date; the order's length by
+    # ORDER_MAX_YEARS and ORDER_MAX_VISITS (order_span_problems), which the preview shows before saving.
+    DATE_RANGES = {"start_date": None, "end_date": None}
 
     class Meta:
         model = TherapyOrder

@@ -76,9 +76,29 @@ def days_in_cycle(regimen: Regimen) -> list[int]:
     return [1]
 
 
-def infusion_days(regimen: Regimen, start: date) -> list[InfusionDay]:
-    """Every infusion day of the regimen, bounded by its number of cycles or end date (or the default horizon)."""
+def runs_past(regimen: Regimen, start: date, horizon: date) -> bool:
+    """Whether the regimen still has infusion days after ``horizon``. It stops looking there, so a typed 30,000
+    cycles or 30,000 weeks between cycles costs a few steps, never a date past year 9999."""
+    if not regimen.number_of_cycles and not regimen.end_date:
+        return start + timedelta(days=DEFAULT_HORIZON_DAYS) > horizon
+    if regimen.end_date and regimen.end_date <= horizon:
+        return False
+    for number, first in cycle_starts(regimen, start):
+        if regimen.number_of_cycles and number > regimen.number_of_cycles:
+            return False
+        if regimen.end_date and first > regimen.end_date:
+            return False
+        if first + timedelta(days=max(days_in_cycle(regimen)) - 1) > horizon:
+            return True
+    return False
+
+
+def infusion_days(regimen: Regimen, start: date, horizon: date | None = None) -> list[InfusionDay]:
+    """Every infusion day of the regimen, bounded by its number of cycles or end date (or the default horizon),
+    and never later than ``horizon``."""
     last_day = regimen.end_date or (None if regimen.number_of_cycles else start + timedelta(days=DEFAULT_HORIZON_DAYS))
+    if horizon and (last_day is None or last_day > horizon):
+        last_day = horizon
     days = []
     for number, first in cycle_starts(regimen, start):
         if regimen.number_of_cycles and number > regimen.number_of_cycles:

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -138,6 +139,7 @@ def order_calculate(
     patient, product = order.patient, order.product
     on = on or timezone.localdate()
     calc = OrderCalculation(weight=weight or latest_weight(patient), rate_label_unit=product.label_rate_unit)
+    calc.blocks.extend(order_span_problems(order=order))
     if product.is_immune_globulin and patient.iga_contraindicated:
         calc.blocks.append(
             "Blocked: IgA deficiency with anti-IgA antibodies is a contraindication to immune globulin "
@@ -366,6 +368,36 @@ def order_regimen(order: TherapyOrder) -> regimens.Regimen:
     )
 
 
+def order_horizon(order: TherapyOrder) -> date:
+    """The last day an order may plan a visit on: ``ORDER_MAX_YEARS`` after its start."""
+    return regimens.add_months(order.start_date, 12 * settings.ORDER_MAX_YEARS)
+
+
+def order_span_problems(*, order: TherapyOrder) -> list[str]:
+    """Why the order runs too long or plans too many visits (empty when it does neither)."""
+    if order.start_date is None or not order.regimen:
+        return []
+    years, most = settings.ORDER_MAX_YEARS, settings.ORDER_MAX_VISITS
+    try:
+        regimen = order_regimen(order)
+        too_long = regimens.runs_past(regimen, order.start_date, order_horizon(order))
+        count = len(regimens.infusion_days(regimen, order.start_date, horizon=order_horizon(order)))
+    except (OverflowError, ValueError, TypeError):  # a regimen field missing or absurd: its own message says so
+        return []
+    problems = []
+    if too_long:
+        problems.append(
+            f"An order runs at most {years} year{'s' if years != 1 else ''} from its start: lower the number of "
+            "cycles, the interval or the end date, and renew the order for longer."
+        )
+    if count > most:
+        problems.append(
+            f"This order would plan {count} visits; an order plans at most {most}. Lower the number of cycles or "
+            "the days per cycle."
+        )
+    return problems
+
+
 def _authorization_warnings(patient: Patient, planned: list[PlannedVisit], replaced_ids: set[int]) -> None:
     """Flag visits outside every prior authorization's dates or beyond its count (counting visits already booked)."""
     authorizations = list(PriorAuthorization.objects.filter(patient=patient))
@@ -406,7 +438,7 @@ def order_plan_visits(
             existing[(visit.cycle_number, visit.day_number)] = visit
     planned = []
     first_key = None
-    for day in regimens.infusion_days(order_regimen(order), order.start_date):
+    for day in regimens.infusion_days(order_regimen(order), order.start_date, horizon=order_horizon(order)):
         start = regimens.local_start(day.on, order.preferred_start_time, zone)
         key = (day.cycle_number, day.day_number)
         first_key = first_key or key
