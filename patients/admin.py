@@ -32,10 +32,18 @@ class CareTeamInline(DatedInline):
 
 @admin.register(models.Patient)
 class PatientAdmin(admin.ModelAdmin):
-    list_display = ["mrn", "last_name", "first_name", "date_of_birth", "city"]
+    list_display = ["mrn", "last_name", "first_name", "date_of_birth", "city", "team"]
+    list_filter = ["team"]
     search_fields = ["mrn", "last_name", "first_name"]
     inlines = [DiagnosisInline, WeightInline, LabInline, AuthorizationInline, CareTeamInline]
     raw_id_fields = ["user"]
+
+
+@admin.register(models.Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "region"]
+    search_fields = ["name", "region"]
+    autocomplete_fields = ["members"]
 
 
 @admin.register(models.PortalInvitation)

@@ -59,9 +59,10 @@ def test_coordinator_orders_ivig_staffs_it_and_the_patient_sees_the_visits(live_
     first = Visit.objects.filter(patient=cast.patient).order_by("planned_start").first()
     card = page.locator(f"#visit-{first.pk}")
     expect(card).to_contain_text("09:00")
-    card.get_by_text("Change…").click()
-    card.get_by_label("Assign to").select_option(label="Nora Fields")
-    card.get_by_role("button", name="Assign").click()
+    card.get_by_role("link", name="Assign…").click()  # the board's one shared picker
+    picker = page.get_by_role("dialog", name="Choose a nurse")
+    picker.get_by_label("Search by name").fill("Nora")
+    picker.get_by_role("button", name="Nora Fields").click()
 
     card = page.locator(f"#visit-{first.pk}")
     expect(card.locator("[data-conflict=competency]")).to_contain_text("IVIG")

@@ -10,5 +10,6 @@ services, forms, views and urls (acting on it).
 from visits.alerts import sources  # noqa: F401
 from visits.alerts import background  # noqa: F401
 from visits.alerts import scig_sources  # noqa: F401
+from visits.alerts import emergency_sources  # noqa: F401
 
 # isort: on

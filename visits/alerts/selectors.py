@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from patients.models import Patient
 from visits.alerts import registry
 from visits.alerts.registry import Alert, AlertSource, Severity
 from visits.models import AlertHandling
@@ -22,10 +23,14 @@ def collect_alerts(*, now: datetime | None = None, kinds=None) -> list[Alert]:
     return sorted(alerts, key=sort_key)
 
 
+ALERTS_PER_PAGE = 20  # a category shows this many, and as many more per "Show more"
+
+
 @dataclass
 class AlertGroup:
     source: AlertSource
     alerts: list[Alert]
+    pages: int = 1  # how many pages of the category are shown
 
     @property
     def count(self) -> int:
@@ -35,13 +40,43 @@ class AlertGroup:
     def urgent_count(self) -> int:
         return sum(alert.severity == Severity.URGENT for alert in self.alerts)
 
+    @property
+    def shown(self) -> list[Alert]:
+        return self.alerts[: self.pages * ALERTS_PER_PAGE]
 
-def group_alerts(alerts: list[Alert]) -> list[AlertGroup]:
-    """One group per registered kind, in registration order, each keeping the sorted order."""
-    return [
-        AlertGroup(source, [alert for alert in alerts if alert.kind == kind])
-        for kind, source in registry.SOURCES.items()
-    ]
+    @property
+    def hidden_count(self) -> int:
+        return max(self.count - self.pages * ALERTS_PER_PAGE, 0)
+
+
+def _loaded(row, name: str):
+    """A related row its source already loaded (select_related), or None: never a query per alert."""
+    state = getattr(row, "_state", None)
+    return state.fields_cache.get(name) if state is not None else None
+
+
+def team_of(alert: Alert) -> int | None:
+    """The team of the patient an alert is about, from what its source already loaded (no query)."""
+    about = alert.about
+    if isinstance(about, Patient):
+        return about.team_id
+    patient = _loaded(about, "patient") or _loaded(_loaded(about, "visit"), "patient")
+    return patient.team_id if patient is not None else None
+
+
+def group_alerts(alerts: list[Alert], *, own_team_ids=(), pages: dict[str, int] | None = None) -> list[AlertGroup]:
+    """One group per registered kind, in registration order: the alerts about the coordinator's own teams' patients
+    first, each part keeping the sorted order; ``pages`` says how many pages of a kind to show (1 by default)."""
+    own = set(own_team_ids)
+    pages = pages or {}
+    groups = []
+    for kind, source in registry.SOURCES.items():
+        of_kind = [alert for alert in alerts if alert.kind == kind]
+        for alert in of_kind:
+            alert.is_own_team = bool(own) and team_of(alert) in own
+        of_kind.sort(key=lambda alert: not alert.is_own_team)  # stable: urgency order within each part
+        groups.append(AlertGroup(source, of_kind, pages.get(kind, 1)))
+    return groups
 
 
 # --- What has been done about them ------------------------------------------------------------------

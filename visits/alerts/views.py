@@ -1,19 +1,24 @@
 """The coordinator's alert queue, and the actions taken right on it."""
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from infusion_site.access import role_required
+from infusion_site.audit import patient_id_of, record_patient_accesses
 from infusion_site.roles import is_coordinator
 from patients.services import ServiceError
+from visits.alerts import registry
 from visits.alerts.forms import AlertKeyForm, FollowUpCallForm, ResolveAlertForm, ResolveRequestForm
 from visits.alerts.registry import Severity
 from visits.alerts.selectors import (
     alert_by_key,
     group_alerts,
     in_hand_no_longer_raised,
+    kind_of_key,
     open_alerts,
     recently_resolved,
     taken_on,
@@ -26,6 +31,7 @@ from visits.alerts.services import (
     reschedule_request_resolve,
 )
 from visits.alerts.services import notification_retry as service_notification_retry
+from visits.board.selectors import own_team_ids
 from visits.models import FollowUp, Notification, RescheduleRequest
 
 
@@ -35,13 +41,40 @@ def _short(label: str) -> str:
     return short[:1].lower() + short[1:]
 
 
+MAX_PAGES = 1000
+
+
+def _pages_asked(request) -> dict[str, int]:
+    """``?<kind>=<pages>`` (the "Show more" links): how many pages of each category to show; nonsense is ignored."""
+    asked = {}
+    for kind in registry.SOURCES:
+        value = request.GET.get(kind, "")
+        if value.isdigit() and 1 <= int(value) <= MAX_PAGES:
+            asked[kind] = int(value)
+    return asked
+
+
 def _queue(request, *, failed=None, resolve_failed=None, status=200):
     """The queue page; ``failed`` is (alert key, bound form) when an action on one alert was refused, and
-    ``resolve_failed`` the same for resolving an alert with a note."""
+    ``resolve_failed`` the same for resolving an alert with a note. Each category shows a page (20) of its alerts,
+    the coordinator's own teams' first, and "Show more" adds a page; the counts are of every alert."""
     alerts = open_alerts()
-    groups = group_alerts(alerts)
+    pages = _pages_asked(request)
+    refused_kind = kind_of_key((failed or resolve_failed or ("",))[0] or "")
+    if refused_kind:  # the refused alert must be on the page to show its form
+        pages[refused_kind] = MAX_PAGES
+    groups = group_alerts(alerts, own_team_ids=own_team_ids(user=request.user), pages=pages)
+    kept = {kind: count for kind, count in pages.items() if count < MAX_PAGES}
+    for group in groups:
+        group.more_url = f"?{urlencode(kept | {group.source.kind: group.pages + 1})}#{group.source.kind}"
+    in_hand = in_hand_no_longer_raised(shown_keys=[alert.key for alert in alerts])
+    # Each patient the queue names, in one insert (the rows its sources loaded already lead to the patient).
+    record_patient_accesses(
+        [patient_id_of(alert.about, cached_only=True) for alert in alerts]
+        + [handling.patient_id for handling in in_hand]
+    )
     context = {
-        "in_hand": in_hand_no_longer_raised(shown_keys=[alert.key for alert in alerts]),
+        "in_hand": in_hand,
         "groups": groups,
         "busy_groups": [group for group in groups if group.count],
         "empty_labels": ", ".join(_short(group.source.label) for group in groups if not group.count),
@@ -164,4 +197,6 @@ def resolve(request):
 @require_GET
 def resolved(request):
     """The latest resolved alerts, newest first, with who resolved them, when and the note."""
-    return render(request, "visits/alerts/resolved.html", {"handlings": recently_resolved()})
+    handlings = recently_resolved()
+    record_patient_accesses([handling.patient_id for handling in handlings])
+    return render(request, "visits/alerts/resolved.html", {"handlings": handlings})

@@ -9,7 +9,6 @@ from django import forms
 from django.utils import timezone
 
 from patients.forms import TIME_ZONE_CHOICES
-from visits.board.services import nurse_name
 from visits.models import Competency, NurseProfile, Therapy, WorkingHours
 
 TIME_WIDGET = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
@@ -79,20 +78,39 @@ class BoardViewForm(forms.Form):
         return day
 
 
+PAGE_ERROR = {
+    key: "That is not a page number; showing the first page." for key in ("invalid", "min_value", "max_value")
+}
+ALL_TEAMS, MY_TEAMS = "all", "mine"
+
+
 class BoardFilterForm(forms.Form):
-    nurse = forms.TypedChoiceField(
-        coerce=int,
-        empty_value=None,
+    """What the board shows beyond its days. Ids only in the address: a patient is found with the search
+    (PatientSearchForm, posted) and then filtered by id; a nurse by id (from a link) or by the name typed."""
+
+    team = forms.ChoiceField(
         required=False,
         widget=forms.Select(attrs=SELECT),
-        error_messages={"invalid_choice": "There is no active nurse with that id; showing every nurse."},
+        error_messages={"invalid_choice": "There is no team with that id; showing your own teams."},
     )
-    patient = forms.TypedChoiceField(
-        coerce=int,
-        empty_value=None,
+    nurse = forms.IntegerField(
         required=False,
-        widget=forms.Select(attrs=SELECT),
-        error_messages={"invalid_choice": "There is no patient with that id; showing every patient."},
+        min_value=1,
+        max_value=2**31 - 1,
+        error_messages={
+            key: "There is no active nurse with that id; showing every nurse."
+            for key in ("invalid", "min_value", "max_value")
+        },
+    )
+    nurse_q = forms.CharField(required=False, max_length=100, strip=True)
+    patient = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**31 - 1,
+        error_messages={
+            key: "There is no patient with that id; showing every patient."
+            for key in ("invalid", "min_value", "max_value")
+        },
     )
     therapy = forms.ChoiceField(
         choices=[("", "All therapies"), *Therapy.choices],
@@ -100,30 +118,80 @@ class BoardFilterForm(forms.Form):
         widget=forms.Select(attrs=SELECT),
         error_messages={"invalid_choice": "Unknown therapy; showing every therapy."},
     )
+    page = forms.IntegerField(required=False, min_value=1, max_value=100_000, error_messages=PAGE_ERROR)
+    open_page = forms.IntegerField(required=False, min_value=1, max_value=100_000, error_messages=PAGE_ERROR)
 
-    def __init__(self, *args, nurses, patients, **kwargs):
+    def __init__(self, *args, teams, find_nurse, find_patient, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["nurse"].choices = [("", "All nurses"), *[(nurse.pk, nurse_name(nurse)) for nurse in nurses]]
-        self.fields["patient"].choices = [("", "All patients"), *patients]
+        self.fields["team"].choices = [
+            (MY_TEAMS, "My teams"),
+            (ALL_TEAMS, "All teams"),
+            *[(str(team.pk), team.name) for team in teams],
+        ]
+        self.find_nurse, self.find_patient = find_nurse, find_patient
+        self.nurse_shown = self.patient_shown = None
+
+    def clean_nurse(self):
+        nurse_id = self.cleaned_data["nurse"]
+        if nurse_id is None:
+            return None
+        self.nurse_shown = self.find_nurse(nurse_id)
+        if self.nurse_shown is None:
+            raise forms.ValidationError("There is no active nurse with that id; showing every nurse.")
+        return nurse_id
+
+    def clean_patient(self):
+        patient_id = self.cleaned_data["patient"]
+        if patient_id is None:
+            return None
+        self.patient_shown = self.find_patient(patient_id)
+        if self.patient_shown is None:
+            raise forms.ValidationError("There is no patient with that id; showing every patient.")
+        return patient_id
+
+
+class PatientSearchForm(forms.Form):
+    """Posted, so the name typed never reaches an address or a log line."""
+
+    q = forms.CharField(
+        label="Find a patient",
+        max_length=100,
+        strip=True,
+        error_messages={"required": "Type a name, an MRN or a date of birth."},
+    )
+
+
+class NursePickerForm(forms.Form):
+    q = forms.CharField(required=False, max_length=100, strip=True)
+    scope = forms.ChoiceField(choices=[("", "The patient's team"), (ALL_TEAMS, "Every team")], required=False)
 
 
 class AssignForm(forms.Form):
-    nurse = forms.TypedChoiceField(
-        coerce=int,
+    """The nurse chosen in the shared picker, by id; looked up, not chosen from a list of every nurse."""
+
+    NOT_A_NURSE = "That nurse is not on the list of active nurses; choose one from the list."
+
+    nurse = forms.IntegerField(
+        min_value=1,
+        max_value=2**31 - 1,
         error_messages={
             "required": "Choose a nurse.",
-            "invalid_choice": "That nurse is not on the list of active nurses; choose one from the list.",
+            "invalid": NOT_A_NURSE,
+            "min_value": NOT_A_NURSE,
+            "max_value": NOT_A_NURSE,
         },
     )
     override_reason = forms.CharField(required=False, max_length=REASON_MAX)
 
-    def __init__(self, *args, nurses, **kwargs):
+    def __init__(self, *args, find_nurse, **kwargs):
         super().__init__(*args, **kwargs)
-        self.nurses = {nurse.pk: nurse for nurse in nurses}
-        self.fields["nurse"].choices = [(pk, nurse_name(nurse)) for pk, nurse in self.nurses.items()]
+        self.find_nurse = find_nurse
 
     def clean_nurse(self):
-        return self.nurses[self.cleaned_data["nurse"]]
+        nurse = self.find_nurse(self.cleaned_data["nurse"])
+        if nurse is None:
+            raise forms.ValidationError(self.NOT_A_NURSE)
+        return nurse
 
 
 class UnassignForm(forms.Form):

@@ -1,8 +1,10 @@
 """Reads for the coordinator's board and the availability page; they own the joins so query counts stay flat.
 
-The board is a fixed number of queries whatever the days shown hold: the nurses (with their profile, working hours
-and the days' time off), the days' visits (with patient, order and product, their schedule events for the override
-marker and their open reschedule requests), and the patients for the filter.
+The board is a fixed number of queries whatever the days shown hold, and a page of it is bounded whatever the agency
+holds: one team (or the coordinator's own teams) at a time, a page of nurse rows (with their profile, working hours
+and the days' time off) and their visits (with patient, order and product, their schedule events for the override
+marker and their open reschedule requests), and a page of the unassigned, soonest first. No select of every patient
+or every nurse: patients are found by a search, nurses in the shared "Assign…" picker.
 """
 
 import zoneinfo
@@ -11,11 +13,11 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from infusion_site.roles import NURSE
-from patients.models import Patient
+from patients.models import Patient, Team
 from visits.models import NurseProfile, RescheduleRequest, TimeOff, Visit, VisitEvent, WorkingHours
 
 # The board's views: how many days each shows. Day and 3 days fit a 1024 px tablet; the week needs a wide screen.
@@ -42,25 +44,51 @@ def active_nurses() -> QuerySet:
     )
 
 
-def nurses_for_days(*, first_day: date, day_count: int = 7) -> list:
-    """The nurses with what the board shows about the days shown, in three queries."""
-    starts, ends = _window(first_day, day_count)
-    return list(
-        active_nurses()
-        .select_related("nurse_profile")
-        .prefetch_related(
-            Prefetch("working_hours", queryset=WorkingHours.objects.order_by("weekday")),
-            Prefetch(
-                "time_off",
-                queryset=TimeOff.objects.filter(starts_at__lt=ends, ends_at__gt=starts).order_by("starts_at"),
-            ),
+def nurse_named(*, nurse_id: int):
+    """The active nurse with this id, or None (the board's ``nurse=`` filter)."""
+    return active_nurses().filter(pk=nurse_id).first()
+
+
+def patient_named(*, user, patient_id: int) -> Patient | None:
+    """The patient with this id if the user may see them, or None (the board's ``patient=`` filter)."""
+    return Patient.objects.visible_to(user).filter(pk=patient_id).only("pk", "first_name", "last_name").first()
+
+
+PATIENT_MATCHES_SHOWN = 10
+
+
+def patients_matching(*, user, query: str, limit: int = PATIENT_MATCHES_SHOWN) -> list[Patient]:
+    """The board's patient search: a few patients by name, MRN or date of birth, never the whole registry."""
+    if not query.strip():
+        return []
+    patients = Patient.objects.visible_to(user).search(query).select_related("team")
+    return list(patients.order_by("last_name", "first_name", "pk")[:limit])
+
+
+def teams_for_filter() -> list[Team]:
+    """Every team, for the board's and the queue's team filter: an agency has tens of teams, not thousands."""
+    return list(Team.objects.order_by("name"))
+
+
+def own_team_ids(*, user) -> list[int]:
+    """The teams a coordinator coordinates or a nurse works in."""
+    return list(Team.objects.filter(members=user).order_by("name").values_list("pk", flat=True))
+
+
+NURSES_PER_PICKER = 25
+
+
+def nurses_for_picker(*, visit: Visit, query: str = "", every_team: bool = False) -> list:
+    """The shared "Assign…" picker: the nurses of the visit's patient's team (everyone when the patient has no team
+    or the coordinator asks for every team), matching the words typed, a page at most."""
+    nurses = active_nurses().exclude(pk=visit.nurse_id) if visit.nurse_id else active_nurses()
+    if visit.patient.team_id and not every_team:
+        nurses = nurses.filter(teams=visit.patient.team_id)
+    for word in query.split():
+        nurses = nurses.filter(
+            Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(username__icontains=word)
         )
-    )
-
-
-def patient_choices(*, user) -> list[tuple[int, str]]:
-    patients = Patient.objects.visible_to(user).order_by("last_name", "first_name", "pk")
-    return [(pk, f"{last}, {first}") for pk, last, first in patients.values_list("pk", "last_name", "first_name")]
+    return list(nurses.distinct()[:NURSES_PER_PICKER])
 
 
 def duration_label(minutes: int) -> str:
@@ -147,13 +175,20 @@ def _for_card(visit: Visit) -> Visit:
 
 def board_visit(*, user, pk: int) -> Visit:
     """One visit as its card shows it; raises Visit.DoesNotExist outside the user's scope."""
-    visits = Visit.objects.visible_to(user).select_related("patient", "order__product", "nurse")
+    visits = Visit.objects.visible_to(user).select_related("patient__team", "order__product", "nurse")
     return _for_card(visits.prefetch_related(*_card_prefetches()).get(pk=pk))
 
 
 def board_visit_day(*, user, pk: int) -> date:
     """The day (the patient's local date) a visit sits on the board; raises Visit.DoesNotExist outside scope."""
-    return Visit.objects.visible_to(user).select_related("patient").get(pk=pk).local_start.date()
+    return board_visit_place(user=user, pk=pk)[0]
+
+
+def board_visit_place(*, user, pk: int) -> tuple[date, int | None, int | None]:
+    """Where a visit sits on the board: its day (the patient's local date), its patient's team and its nurse.
+    Raises Visit.DoesNotExist outside the user's scope."""
+    visit = Visit.objects.visible_to(user).select_related("patient").get(pk=pk)
+    return visit.local_start.date(), visit.patient.team_id, visit.nurse_id
 
 
 @dataclass
@@ -185,6 +220,8 @@ class Board:
     days: list[date]
     rows: list[NurseRow]
     unassigned: list[tuple[date, list[Visit]]]
+    nurse_page: "PageInfo"
+    unassigned_page: "PageInfo"
 
     @property
     def first_day(self) -> date:
@@ -212,7 +249,8 @@ class Board:
 
     @property
     def unassigned_count(self) -> int:
-        return sum(len(visits) for _, visits in self.unassigned)
+        """Every unassigned visit of the days shown, on every page (the column shows one page)."""
+        return self.unassigned_page.total
 
 
 def _profile_of(nurse) -> NurseProfile | None:
@@ -244,57 +282,182 @@ def _empty_cells(nurse, days: list[date], prefetched: bool) -> list[DayCell]:
     return cells
 
 
+# A page of the board holds at most this many nurse rows and, across them, about this many visit cards (a nurse's
+# row is never split), plus a page of the unassigned: a page's size is bounded whatever the agency or team holds.
+NURSES_PER_PAGE = 25
+CARDS_PER_PAGE = 150
+UNASSIGNED_PER_PAGE = 20
+
+
+@dataclass(frozen=True)
+class BoardScope:
+    """What the board is asked to show, beyond its days: ``team_ids`` None means every team."""
+
+    team_ids: list[int] | None = None
+    nurse_id: int | None = None
+    nurse_query: str = ""
+    patient_id: int | None = None
+    therapy: str = ""
+
+
+@dataclass
+class PageInfo:
+    number: int
+    count: int  # pages
+    total: int  # nurses or visits, across every page
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.count
+
+    @property
+    def previous_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_number(self) -> int:
+        return self.number + 1
+
+
+def _page_number(asked: int | None, count: int) -> int:
+    return min(max(asked or 1, 1), max(count, 1))
+
+
+def _shown_visits(*, user, scope: BoardScope, starts: datetime, ends: datetime) -> QuerySet:
+    visits = (
+        Visit.objects.visible_to(user)
+        .exclude(status=Visit.Status.CANCELLED)
+        .filter(planned_start__gte=starts, planned_start__lt=ends)
+    )
+    if scope.team_ids is not None:
+        visits = visits.filter(patient__team_id__in=scope.team_ids)
+    if scope.patient_id is not None:
+        visits = visits.filter(patient_id=scope.patient_id)
+    if scope.therapy:
+        visits = visits.filter(order__product__therapy=scope.therapy)
+    return visits
+
+
+def _row_nurses(*, scope: BoardScope, shown: QuerySet) -> QuerySet:
+    """Who has a row: the team's active nurses and any active nurse given one of the team's visits shown."""
+    nurses = active_nurses()
+    if scope.team_ids is not None:
+        staffing = shown.filter(nurse__isnull=False).values("nurse_id")
+        nurses = nurses.filter(Q(teams__in=scope.team_ids) | Q(pk__in=staffing))
+    if scope.nurse_id is not None:
+        nurses = nurses.filter(pk=scope.nurse_id)
+    for word in scope.nurse_query.split():
+        nurses = nurses.filter(
+            Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(username__icontains=word)
+        )
+    return nurses.distinct()
+
+
+def _split_pages(counts: list[tuple[int, int]]) -> list[list[int]]:
+    """Consecutive nurses (id, cards) into pages of at most NURSES_PER_PAGE rows and about CARDS_PER_PAGE cards."""
+    pages, current, cards = [], [], 0
+    for nurse_id, shown in counts:
+        if current and (len(current) == NURSES_PER_PAGE or cards + shown > CARDS_PER_PAGE):
+            pages.append(current)
+            current, cards = [], 0
+        current.append(nurse_id)
+        cards += shown
+    if current:
+        pages.append(current)
+    return pages
+
+
+def _card_visits(visits: QuerySet) -> QuerySet:
+    return (
+        visits.select_related("patient", "order__product", "nurse")
+        .prefetch_related(*_card_prefetches())
+        .order_by("planned_start", "pk")
+    )
+
+
 def build_board(
     *,
     user,
     first_day: date,
     day_count: int = 7,
-    nurses: list,
-    nurse_id: int | None = None,
-    patient_id: int | None = None,
-    therapy: str = "",
+    scope: BoardScope = BoardScope(),
+    page: int | None = None,
+    unassigned_page: int | None = None,
+    focus_nurse_id: int | None = None,
 ) -> Board:
-    """``day_count`` days from ``first_day``: a row per nurse (``nurses`` from nurses_for_days) and the unassigned.
+    """``day_count`` days from ``first_day``: a page of nurse rows and a page of the unassigned, soonest first.
 
     A visit sits on the day of its planned start in the patient's time zone. Filtering by nurse keeps the
-    unassigned visits, which are the ones a coordinator would give that nurse.
+    unassigned visits, which are the ones a coordinator would give that nurse. A fixed number of queries: the rows'
+    card counts (one aggregate), the page's nurses (three), their visits (three), the unassigned (four).
     """
     days = [first_day + timedelta(days=offset) for offset in range(day_count)]
     starts, ends = _window(first_day, day_count)
-    visits = (
-        Visit.objects.visible_to(user)
-        .exclude(status=Visit.Status.CANCELLED)
-        .filter(planned_start__gte=starts, planned_start__lt=ends)
-        .select_related("patient", "order__product", "nurse")
-        .prefetch_related(*_card_prefetches())
-        .order_by("planned_start", "pk")
-    )
-    if nurse_id is not None:
-        visits = visits.filter(Q(nurse_id=nurse_id) | Q(nurse__isnull=True))
-    if patient_id is not None:
-        visits = visits.filter(patient_id=patient_id)
-    if therapy:
-        visits = visits.filter(order__product__therapy=therapy)
+    shown = _shown_visits(user=user, scope=scope, starts=starts, ends=ends)
 
-    shown_nurses = [nurse for nurse in nurses if nurse_id is None or nurse.pk == nurse_id]
-    rows = {nurse.pk: NurseRow(nurse, _profile_of(nurse), _empty_cells(nurse, days, True)) for nurse in shown_nurses}
-    unassigned = {day: [] for day in days}
-    for visit in visits:
+    counts = list(
+        _row_nurses(scope=scope, shown=shown)
+        .annotate(cards=Count("visits", filter=Q(visits__in=shown.values("pk")), distinct=True))
+        .values_list("pk", "cards")
+    )
+    pages = _split_pages(counts)
+    if page is None and focus_nurse_id is not None:  # open on the page holding the visit asked for
+        page = next((index for index, ids in enumerate(pages, 1) if focus_nurse_id in ids), None)
+    number = _page_number(page, len(pages))
+    page_ids = pages[number - 1] if pages else []
+    nurses = (
+        active_nurses()
+        .filter(pk__in=page_ids)
+        .select_related("nurse_profile")
+        .prefetch_related(
+            Prefetch("working_hours", queryset=WorkingHours.objects.order_by("weekday")),
+            Prefetch(
+                "time_off",
+                queryset=TimeOff.objects.filter(starts_at__lt=ends, ends_at__gt=starts).order_by("starts_at"),
+            ),
+        )
+    )
+    rows = {nurse.pk: NurseRow(nurse, _profile_of(nurse), _empty_cells(nurse, days, True)) for nurse in nurses}
+    rows = {pk: rows[pk] for pk in page_ids if pk in rows}  # the pages' order: by name
+
+    open_visits = shown.filter(nurse__isnull=True)
+    open_total = open_visits.count()
+    open_pages = max((open_total + UNASSIGNED_PER_PAGE - 1) // UNASSIGNED_PER_PAGE, 1)
+    open_number = _page_number(unassigned_page, open_pages)
+    offset = (open_number - 1) * UNASSIGNED_PER_PAGE
+    open_ids = list(  # soonest first: the most urgent to staff
+        open_visits.order_by("planned_start", "pk").values_list("pk", flat=True)[offset : offset + UNASSIGNED_PER_PAGE]
+    )
+
+    # The page's cards in one query (with their two prefetches): its nurses' visits and its unassigned.
+    cards = Q(nurse_id__in=page_ids) | Q(pk__in=open_ids)
+    is_last_page = number == max(len(pages), 1)
+    if is_last_page and scope.nurse_id is None and not scope.nurse_query:
+        # Visits still given to someone no longer an active nurse: shown (and flagged) after every nurse.
+        cards |= Q(nurse__isnull=False) & ~Q(nurse__in=active_nurses())
+    unassigned: dict[date, list[Visit]] = {}
+    for visit in _card_visits(shown.filter(cards)):
         _for_card(visit)
         day = visit.local_start.date()
-        if day not in unassigned:
+        if not first_day <= day <= days[-1]:
             continue  # in the wide UTC window but outside the days shown where the patient lives
-        if visit.nurse is None:
-            unassigned[day].append(visit)
+        if visit.nurse_id is None:
+            unassigned.setdefault(day, []).append(visit)
             continue
         row = rows.get(visit.nurse_id)
-        if row is None:  # assigned to someone no longer listed as an active nurse: still shown, and flagged
+        if row is None:
             row = rows[visit.nurse_id] = NurseRow(visit.nurse, None, _empty_cells(visit.nurse, days, False), False)
         row.cells[(day - first_day).days].visits.append(visit)
     return Board(
         days=days,
         rows=list(rows.values()),
-        unassigned=[(day, day_visits) for day, day_visits in unassigned.items() if day_visits],
+        unassigned=sorted(unassigned.items()),
+        nurse_page=PageInfo(number, max(len(pages), 1), len(counts)),
+        unassigned_page=PageInfo(open_number, open_pages, open_total),
     )
 
 

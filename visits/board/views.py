@@ -28,17 +28,22 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget
 
 from infusion_site.access import role_required
+from infusion_site.audit import record_patient_accesses
 from infusion_site.roles import is_coordinator
 from visits.board import selectors
 from visits.board import services as scheduling
 from visits.board.forms import (
+    ALL_TEAMS,
     BOARD_VIEWS,
+    MY_TEAMS,
     AssignForm,
     BoardFilterForm,
     BoardViewForm,
     CancelForm,
     MissedForm,
+    NursePickerForm,
     NurseProfileForm,
+    PatientSearchForm,
     RescheduleForm,
     TimeOffForm,
     UnassignForm,
@@ -54,7 +59,13 @@ VISIT_CARD = "visits/board/visit_card.html"
 VISIT_ACTION_PAGE = "visits/board/visit_action.html"
 AVAILABILITY_PAGE = "visits/board/nurse_availability.html"
 
+PATIENT_SEARCH_PAGE = "visits/board/patient_search.html"
+PATIENT_RESULTS = "visits/board/patient_results.html"
+NURSE_PICKER_PAGE = "visits/board/nurse_picker_page.html"
+NURSE_PICKER = "visits/board/nurse_picker.html"
+
 SESSION_VIEW = "board_view"  # the coordinator's last chosen view, kept per user in her session
+SESSION_TEAM = "board_team"  # and the team she last chose ("mine", "all" or a team's id)
 DEFAULT_VIEW = "week"
 
 
@@ -72,6 +83,11 @@ class Focus:
     @property
     def values(self):
         return self.form.data
+
+    @property
+    def chosen_nurse(self):
+        """The nurse an assignment was refused for (a conflict), so "Assign anyway" names her."""
+        return getattr(self.form, "cleaned_data", {}).get("nurse") if self.action == "assign" else None
 
     @property
     def url_name(self) -> str:
@@ -117,8 +133,32 @@ def _chosen_view(request, asked: str) -> str:
     return remembered if remembered in selectors.VIEW_DAYS else DEFAULT_VIEW
 
 
+def _chosen_team(request, filter_form: BoardFilterForm) -> tuple[str, list[int] | None]:
+    """The team in the address (remembered like the view), else the one remembered, else her own teams.
+
+    Returns the choice and the team ids it means; None is every team (also "my teams" for someone in none).
+    """
+    valid = {value for value, _ in filter_form.fields["team"].choices}
+    asked = filter_form.cleaned_data.get("team") or ""
+    if asked:
+        if request.session.get(SESSION_TEAM) != asked:
+            request.session[SESSION_TEAM] = asked
+        choice = asked
+    else:
+        remembered = request.session.get(SESSION_TEAM)
+        choice = remembered if remembered in valid else MY_TEAMS
+    if choice == ALL_TEAMS:
+        return choice, None
+    if choice == MY_TEAMS:
+        return choice, selectors.own_team_ids(user=request.user) or None
+    return choice, [int(choice)]
+
+
 def _first_day(view: str, anchor):
     return selectors.week_monday(anchor) if view == "week" else anchor
+
+
+FILTER_KEYS = ("nurse", "nurse_q", "patient", "therapy")
 
 
 def _board_context(request, params: QueryDict, *, notice: str = "") -> tuple[dict, bool]:
@@ -128,11 +168,11 @@ def _board_context(request, params: QueryDict, *, notice: str = "") -> tuple[dic
     week_form.is_valid()
     view = _chosen_view(request, view_form.cleaned_data.get("view") or "")
     errors = []
-    focus_visit, visit_day = None, None
+    focus_visit, visit_day, visit_team, visit_nurse = None, None, None, None
     visit_id = view_form.cleaned_data.get("visit")
     if visit_id is not None:
         try:
-            visit_day = selectors.board_visit_day(user=request.user, pk=visit_id)
+            visit_day, visit_team, visit_nurse = selectors.board_visit_place(user=request.user, pk=visit_id)
             focus_visit = visit_id
         except Visit.DoesNotExist:
             errors.append("There is no visit with that number; showing the board without it.")
@@ -140,18 +180,33 @@ def _board_context(request, params: QueryDict, *, notice: str = "") -> tuple[dic
     anchor = visit_day or view_form.cleaned_data.get("day") or week_form.cleaned_data.get("week") or today
     first_day = _first_day(view, anchor)
     day_count = selectors.VIEW_DAYS[view]
-    nurses = selectors.nurses_for_days(first_day=first_day, day_count=day_count)
-    filter_form = BoardFilterForm(params, nurses=nurses, patients=selectors.patient_choices(user=request.user))
+    teams = selectors.teams_for_filter()
+    filter_form = BoardFilterForm(
+        params,
+        teams=teams,
+        find_nurse=lambda pk: selectors.nurse_named(nurse_id=pk),
+        find_patient=lambda pk: selectors.patient_named(user=request.user, patient_id=pk),
+    )
     filter_form.is_valid()
-    filters = {key: filter_form.cleaned_data.get(key) for key in ("nurse", "patient", "therapy")}
+    team_choice, team_ids = _chosen_team(request, filter_form)
+    if focus_visit is not None and team_ids is not None and visit_team not in team_ids:
+        # A link to one visit (the alert queue's) shows it whatever team was chosen last: its patient's team.
+        team_choice, team_ids = (str(visit_team), [visit_team]) if visit_team else (ALL_TEAMS, None)
+    filters = {key: filter_form.cleaned_data.get(key) for key in FILTER_KEYS}
     board = selectors.build_board(
         user=request.user,
         first_day=first_day,
         day_count=day_count,
-        nurses=nurses,
-        nurse_id=filters["nurse"],
-        patient_id=filters["patient"],
-        therapy=filters["therapy"] or "",
+        scope=selectors.BoardScope(
+            team_ids=team_ids,
+            nurse_id=filters["nurse"],
+            nurse_query=filters["nurse_q"] or "",
+            patient_id=filters["patient"],
+            therapy=filters["therapy"] or "",
+        ),
+        page=filter_form.cleaned_data.get("page"),
+        unassigned_page=filter_form.cleaned_data.get("open_page"),
+        focus_nurse_id=visit_nurse,
     )
     errors += [
         error
@@ -161,6 +216,16 @@ def _board_context(request, params: QueryDict, *, notice: str = "") -> tuple[dic
     ]
     shows_today = today in board.days
     switch_from = today if shows_today else first_day  # switching view keeps today in sight, else the first day
+    nurse_page, open_page = board.nurse_page.number, board.unassigned_page.number
+    here = {
+        **filters,
+        "page": nurse_page if nurse_page > 1 else None,
+        "open_page": open_page if open_page > 1 else None,
+    }
+
+    def page_href(**page):
+        return _board_href(view, first_day, {**here, **page})
+
     context = {
         "board": board,
         "view": view,
@@ -169,14 +234,23 @@ def _board_context(request, params: QueryDict, *, notice: str = "") -> tuple[dic
             for key, label in BOARD_VIEWS
         ],
         "step_label": {"day": "day", "3day": "3 days", "week": "week"}[view],
-        "nurses": nurses,
         "filter_form": filter_form,
         "filters": filters,
+        "team_choice": team_choice,
+        "team_choices": filter_form.fields["team"].choices,
+        "patient_shown": filter_form.patient_shown if filters["patient"] else None,
+        "nurse_shown": filter_form.nurse_shown if filters["nurse"] else None,
+        "without_patient_url": _board_href(view, first_day, {**filters, "patient": None}),
+        "without_nurse_url": _board_href(view, first_day, {**filters, "nurse": None}),
         "focus_visit": focus_visit,
-        "board_url": _board_href(view, first_day, filters),
+        "board_url": _board_href(view, first_day, here),
         "previous_url": _board_href(view, board.previous_start, filters),
         "next_url": _board_href(view, board.next_start, filters),
         "today_url": _board_href(view, _first_day(view, today), filters),
+        "previous_nurses_url": page_href(page=board.nurse_page.previous_number),
+        "next_nurses_url": page_href(page=board.nurse_page.next_number),
+        "previous_open_url": page_href(open_page=board.unassigned_page.previous_number),
+        "next_open_url": page_href(open_page=board.unassigned_page.next_number),
         "shows_today": shows_today,
         "today": today,
         "now": timezone.now(),
@@ -188,6 +262,12 @@ def _board_context(request, params: QueryDict, *, notice: str = "") -> tuple[dic
 
 def _render_board(request, params: QueryDict, *, notice: str = "", partial: bool | None = None):
     context, has_errors = _board_context(request, params, notice=notice)
+    board = context["board"]
+    # Each patient on the page (nurses' rows and the open visits), in one insert.
+    record_patient_accesses(
+        [visit.patient_id for row in board.rows for cell in row.cells for visit in cell.visits]
+        + [visit.patient_id for _, visits in board.unassigned for visit in visits]
+    )
     if partial is None:
         partial = bool(request.htmx) and not request.htmx.history_restore_request
     response = render(request, BOARD_PARTIAL if partial else BOARD_PAGE, context, status=400 if has_errors else 200)
@@ -199,6 +279,30 @@ def _render_board(request, params: QueryDict, *, notice: str = "", partial: bool
 @require_GET
 def board(request):
     return _render_board(request, request.GET)
+
+
+@role_required(is_coordinator)
+@require_POST
+def patient_search(request):
+    """The board's patient filter: the name is posted, the answer is a few links carrying the patient's id only."""
+    form = PatientSearchForm(request.POST)
+    params = _board_params(request.POST.get("next", ""), request)
+    matches = selectors.patients_matching(user=request.user, query=form.cleaned_data["q"]) if form.is_valid() else []
+    base = params.dict()
+    for key in ("patient", "page", "open_page"):
+        base.pop(key, None)
+    record_patient_accesses([patient.pk for patient in matches])
+    links = [
+        (patient, f"{reverse('schedule:board')}?{urlencode({**base, 'patient': patient.pk})}") for patient in matches
+    ]
+    context = {
+        "form": form,
+        "links": links,
+        "limit": selectors.PATIENT_MATCHES_SHOWN,
+        "board_url": f"{reverse('schedule:board')}?{params.urlencode()}" if params else reverse("schedule:board"),
+    }
+    template = PATIENT_RESULTS if request.htmx else PATIENT_SEARCH_PAGE
+    return render(request, template, context, status=200 if form.is_valid() else 400)
 
 
 # --- visit actions -------------------------------------------------------------------------------------------------
@@ -213,7 +317,11 @@ def _visit(request, pk) -> Visit:
 
 def _posted_board_params(request) -> QueryDict:
     """The board the action came from (the posted ``next``), so the coordinator lands on the same week and filters."""
-    next_url = request.POST.get("next", "")
+    return _board_params(request.POST.get("next", ""), request)
+
+
+def _board_params(next_url: str, request) -> QueryDict:
+    """The query of a board address handed back by a page (``next``); anything but the board is ignored."""
     safe = url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
@@ -251,7 +359,6 @@ def _refused(
     params = _posted_board_params(request)
     context = {
         "visit": visit,
-        "nurses": list(selectors.active_nurses()),
         "focus": Focus(visit.pk, action, form, message, list(conflicts), confirming),
         "board_url": f"{reverse('schedule:board')}?{params.urlencode()}" if params else reverse("schedule:board"),
         "now": timezone.now(),
@@ -302,11 +409,60 @@ def _visit_label(visit: Visit) -> str:
     return f"{visit.patient.full_name}'s visit on {visit.local_start:%a %d %b %H:%M}"
 
 
+def _card_context(request, visit: Visit) -> dict:
+    params = _board_params(request.GET.get("next", ""), request)
+    return {
+        "visit": visit,
+        "actions": True,
+        "board_url": f"{reverse('schedule:board')}?{params.urlencode()}" if params else reverse("schedule:board"),
+        "now": timezone.now(),
+    }
+
+
+@role_required(is_coordinator)
+@require_GET
+def visit_card(request, pk):
+    """One card with its actions (move, remove the nurse, cancel, mark missed), loaded when "Change…" is pressed:
+    the board itself carries no form per card, so its size follows what is shown, not what could be done."""
+    context = _card_context(request, _visit(request, pk))
+    record_patient_accesses([context["visit"].patient_id])
+    response = render(request, VISIT_CARD if request.htmx else VISIT_ACTION_PAGE, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+@role_required(is_coordinator)
+@require_GET
+def nurse_picker(request, pk):
+    """The shared "Assign…" picker's list: the team's nurses matching what was typed, each a button that assigns.
+
+    With htmx it is the small list the board's one dialog loads; without JavaScript, a page of its own."""
+    visit = _visit(request, pk)
+    record_patient_accesses([visit.patient_id])
+    form = NursePickerForm(request.GET)
+    data = form.cleaned_data if form.is_valid() else {}
+    every_team = data.get("scope") == ALL_TEAMS or not visit.patient.team_id
+    context = _card_context(request, visit) | {
+        "form": form,
+        "query": data.get("q", ""),
+        "every_team": every_team,
+        "nurses": selectors.nurses_for_picker(visit=visit, query=data.get("q", ""), every_team=every_team),
+        "team": visit.patient.team,
+        "label": _visit_label(visit),
+        "page_size": selectors.NURSES_PER_PICKER,
+        "every_team_url": f"{reverse('schedule:nurse_picker', args=[visit.pk])}?"
+        + urlencode({"next": request.GET.get("next", ""), "scope": ALL_TEAMS, "q": data.get("q", "")}),
+    }
+    response = render(request, NURSE_PICKER if request.htmx else NURSE_PICKER_PAGE, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
 @role_required(is_coordinator)
 @require_POST
 def assign(request, pk):
     visit = _visit(request, pk)
-    form = AssignForm(request.POST, nurses=selectors.active_nurses())
+    form = AssignForm(request.POST, find_nurse=lambda pk: selectors.nurse_named(nurse_id=pk))
     label = _visit_label(visit)
 
     def perform(data):

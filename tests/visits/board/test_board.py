@@ -64,6 +64,11 @@ def url(name, visit):
     return reverse(f"schedule:{name}", args=[visit.pk])
 
 
+def actions(client, visit):
+    """The card with its actions, as "Change…" loads it."""
+    return client.get(url("visit_card", visit), {"next": NEXT_WEEK}, **HTMX)
+
+
 # --- the week -----------------------------------------------------------------------------------------------------
 
 
@@ -262,7 +267,7 @@ def test_a_conflict_is_explained_on_the_card_with_an_override_field_and_nothing_
     assert body.lstrip().startswith('<article class="card') and f'id="visit-{visit.pk}"' in body
     assert "Nora lacks the Biologic infusions (rituximab, infliximab, abatacept) competency" in body
     assert 'name="override_reason"' in body and "Assign anyway" in body
-    assert f'<option value="{nora.pk}" selected>' in body  # the chosen nurse stays chosen
+    assert f'name="nurse" value="{nora.pk}"' in body and "Assign Nora Quinn?" in body  # the chosen nurse stays
     visit.refresh_from_db()
     assert visit.nurse is None
     assert not VisitEvent.objects.filter(visit=visit).exists()
@@ -417,8 +422,8 @@ def test_cancelling_from_the_board_takes_the_visit_off_it(coordinator, nora):
 def test_only_past_visits_offer_and_accept_marking_missed(coordinator, nora):
     past = visit_at(NOW - timedelta(hours=4), 120, nurse=nora)
     future = visit_at(at(17, 9), nurse=nora)
-    board = coordinator.get(BOARD)
-    assert "Mark missed" in card(board, past) and "Mark missed" not in card(board, future)
+    assert "Mark missed" in card(actions(coordinator, past), past)
+    assert "Mark missed" not in card(actions(coordinator, future), future)
 
     for confirmed in ("", "yes"):  # refused before it is even asked, and refused if confirmed anyway
         response = coordinator.post(url("missed", future), {"reason": "not home", "confirmed": confirmed}, **HTMX)
@@ -439,8 +444,16 @@ def test_a_missed_visit_stays_on_the_board_without_controls(coordinator, nora):
 
 
 def test_every_control_is_a_plain_form_that_htmx_enhances(coordinator):
+    """The board's card carries two links (the picker and "Change…"); the forms come with the card's actions."""
     visit = visit_at(NOW - timedelta(hours=1), nurse=available_nurse("Nora"))
-    shown = card(coordinator.get(BOARD), visit)
-    for action in ("assign", "unassign", "reschedule", "cancel", "missed"):
+    on_board = card(coordinator.get(BOARD), visit)
+    assert "<form" not in on_board
+    assert f'href="{url("nurse_picker", visit)}?next=' in on_board
+    assert f'href="{url("visit_card", visit)}?next=' in on_board
+    shown = card(actions(coordinator, visit), visit)
+    for action in ("unassign", "reschedule", "cancel", "missed"):
         assert f'method="post" action="{url(action, visit)}" hx-post="{url(action, visit)}"' in shown
-    assert shown.count('name="next"') == 5
+    assert shown.count('name="next"') == 4
+    picker = coordinator.get(url("nurse_picker", visit), {"next": NEXT_WEEK}, **HTMX).content.decode()
+    assert f'method="post" action="{url("assign", visit)}" hx-post="{url("assign", visit)}"' in picker
+    assert picker.count('name="next"') == 1
