@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint chaos clean
+.PHONY: run test lint chaos bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ lint: $(VENV)/.dev
 ## Send 1,000 text reminders while killing a worker and Redis, with two beats; each must go out exactly once
 chaos: $(VENV)/.runtime
 	$(BIN)/python bin/chaos
+
+## Generate a 10,000-patient agency in PostgreSQL and measure its pages, the sweep and a run under load (BENCH_SCALE)
+bench: $(VENV)/.dev
+	$(BIN)/python bin/bench
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3* test_db.sqlite3* .run

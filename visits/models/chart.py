@@ -71,6 +71,8 @@ class VisitVerification(ChartSection):
 
     class Meta:
         ordering = ["checked_in_at", "pk"]
+        # Recent check-ins not verified, for the alert queue (migration 0013).
+        indexes = [models.Index(fields=["checked_in_at"], name="verification_checked_in_at")]
         constraints = [
             models.UniqueConstraint(
                 fields=["visit"], condition=models.Q(voided_at__isnull=True), name="one_live_verification_per_visit"
@@ -123,6 +125,9 @@ class PremedicationGiven(models.Model):
 
 
 class VialUsed(models.Model):
+    """A vial given at the visit. One entered by mistake is voided, never deleted: a lot recall must still find
+    that it was in the home, and the chart shows it struck through with who voided it and why."""
+
     visit = models.ForeignKey("visits.Visit", on_delete=models.CASCADE, related_name="vials")
     product = models.ForeignKey("visits.Product", on_delete=models.PROTECT, related_name="+")
     lot_number = models.CharField(max_length=40, db_index=True)
@@ -130,12 +135,28 @@ class VialUsed(models.Model):
     size_mg = models.PositiveIntegerField()
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     recorded_at = models.DateTimeField(default=timezone.now)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    void_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["recorded_at", "pk"]
+        constraints = [
+            # A void without its reason would be a silent delete.
+            models.CheckConstraint(
+                condition=models.Q(voided_at__isnull=True) | ~models.Q(void_reason=""),
+                name="voided_vial_has_reason",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Lot {self.lot_number}"
+
+    @property
+    def is_voided(self) -> bool:
+        return self.voided_at is not None
 
 
 class InfusionRecord(ChartSection):
@@ -213,6 +234,8 @@ class VitalSigns(models.Model):
     class Meta:
         ordering = ["taken_at", "pk"]
         verbose_name_plural = "vital signs"
+        # Recent flagged sets on the alert queue (migration 0013).
+        indexes = [models.Index(fields=["taken_at"], name="vitalsigns_taken_at")]
 
     def __str__(self) -> str:
         return f"{self.get_phase_display()} vitals at {self.taken_at:%H:%M}"

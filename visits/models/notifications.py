@@ -61,6 +61,7 @@ class Notification(models.Model):
         SEVERE_REACTION = "severe_reaction", "Severe reaction"
         HARD_STOP_OVERRIDE = "hard_stop_override", "Hard stop overridden"
         CHECKIN_EXCEPTION = "checkin_exception", "Check-in not verified"
+        EMERGENCY_ACCESS = "emergency_access", "Emergency access to a record"
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     channel = models.CharField(max_length=8, choices=Channel.choices)
@@ -97,6 +98,14 @@ class Notification(models.Model):
             models.Index(fields=["recipient", "channel", "read_at"]),
             models.Index(fields=["kind", "sent_at"]),
             models.Index(fields=["about_type", "about_id"]),
+            # Rows given up on (the alert queue) and rows the sweep may hand out: small parts of a large table
+            # (migration 0013).
+            models.Index(fields=["failed_at"], condition=Q(failed_at__isnull=False), name="notification_failed"),
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(sent_at__isnull=True, failed_at__isnull=True, withdrawn_at__isnull=True),
+                name="notification_pending_due",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -33,7 +33,8 @@ class VisitQuerySet(models.QuerySet):
         if role == COORDINATOR:
             return self.all()
         if role == NURSE:
-            return self.filter(patient__care_team=user)
+            # The patients she may see: her care team, and any she holds emergency access to (patients.models).
+            return self.filter(patient__in=Patient.objects.visible_to(user))
         if role == PATIENT:
             return self.filter(patient__user=user)
         return self.none()
@@ -80,7 +81,12 @@ class Visit(models.Model):
 
     class Meta:
         ordering = ["planned_start", "pk"]
-        indexes = [models.Index(fields=["nurse", "planned_start"]), models.Index(fields=["status", "planned_start"])]
+        indexes = [
+            models.Index(fields=["nurse", "planned_start"]),
+            models.Index(fields=["status", "planned_start"]),
+            # A patient's visits by date: the patient page and the authorization counts (migration 0013).
+            models.Index(fields=["patient", "planned_start"], name="visit_patient_start"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["order", "cycle_number", "day_number"],
@@ -149,6 +155,8 @@ class VisitEvent(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
+        # Recent changes of one kind: the sweep's "visit moved" notices, the alert queue's overrides (0013).
+        indexes = [models.Index(fields=["kind", "at"], name="visitevent_kind_at")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
