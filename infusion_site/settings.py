@@ -11,6 +11,9 @@ import tempfile
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE as CSP_NONCE
+from csp.constants import NONE as CSP_NONE
+from csp.constants import SELF as CSP_SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -53,6 +56,11 @@ INSTALLED_APPS = [
     "rules.apps.AutodiscoverRulesConfig",
     "auditlog",
     "axes",
+    # The second factor (infusion_site/mfa): authenticator apps, one-time recovery codes, passkeys.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "infusion_site",
     "patients",
     "visits",
@@ -60,20 +68,34 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outermost after SecurityMiddleware, so every response gets the policy, redirects and refusals included.
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before the session is looked up: a NUL in a cookie or a field never reaches the database.
+    "infusion_site.middleware.UnstorableInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # Staff (and patients who opted in) see nothing but sign-in and enrolment until the second factor is verified.
+    "infusion_site.mfa.middleware.SecondFactorRequiredMiddleware",
     "infusion_site.middleware.PrivateResponsesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After MessageMiddleware: it tells the user why they were signed out.
     "infusion_site.middleware.SessionLifetimeMiddleware",
     "infusion_site.middleware.InPageLoginRequiredMiddleware",
+    # After the idle logoff: a session just ended is not "last seen" (infusion_site/devices).
+    "infusion_site.devices.middleware.SignedInDeviceMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "auditlog.middleware.AuditlogMiddleware",
+    # django-auditlog's, recording the address from infusion_site.client_address, not a client-written header.
+    "infusion_site.audit_middleware.AuditlogMiddleware",
+    # Inside auditlog's actor context: every page a nurse opens under emergency access is an audit entry.
+    "patients.emergency.middleware.EmergencyAccessMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Sets the device cookie after a successful sign-in (infusion_site/login_throttle).
+    "infusion_site.login_throttle.TrustedDeviceMiddleware",
 ]
 
 ROOT_URLCONF = "infusion_site.urls"
@@ -132,7 +154,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # zxcvbn's estimate of how guessable it is, and what attackers try first here (infusion_site/password_validation).
+    {"NAME": "infusion_site.password_validation.StrengthValidator"},
+    {"NAME": "infusion_site.password_validation.KnownPasswordValidator"},
 ]
+PASSWORD_MINIMAL_STRENGTH = 3  # zxcvbn's score, 0-4: 3 is "safely unguessable" online
+# The demo accounts' password (seed_demo, README); refused as anyone's chosen password.
+DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="infusion-demo-2026")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -145,6 +173,21 @@ SESSION_COOKIE_AGE = SESSION_ABSOLUTE_LIFETIME
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# "Break the glass": how long a nurse outside the care team may see a record she opened in an emergency.
+EMERGENCY_ACCESS_HOURS = env.int("EMERGENCY_ACCESS_HOURS", default=4)
+
+# The second factor (infusion_site/mfa, README "Second factor"). Authenticator apps show the agency's name.
+OTP_TOTP_ISSUER = env.str("AGENCY_NAME", default="Home Infusion Nursing")
+# Passkeys belong to one domain (the relying party) and are accepted only from these origins. Browsers refuse an
+# IP address as the domain, so development uses http://localhost:<port>, not 127.0.0.1.
+OTP_WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="localhost")
+OTP_WEBAUTHN_RP_NAME = OTP_TOTP_ISSUER
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(
+    "WEBAUTHN_ORIGINS", default=[f"http://localhost:{env.int('PORT', default=8000)}"]
+)
+# A passkey is the second step after the password, never a way to skip the password.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = ""
 
 # Lockout after 5 failed logins for the same username from the same address.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
@@ -153,6 +196,27 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "infusion_site.client_address.client_address"
+# One row per failed sign-in: the per-account throttle below counts them across addresses.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+
+# How many of our own proxies stand in front of the app, each appending to X-Forwarded-For (README, Deployment).
+# 0: the app faces browsers, and REMOTE_ADDR is the address of record for the lockout and the audit trail.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT is the number of proxies in front of the app: 0 or more.")
+
+# Guessing at one account from many addresses (infusion_site/login_throttle, OWASP's device cookies): after this
+# many failures for a username within the window, browsers that never signed in to it wait a cool-down that
+# doubles with each further failure.
+LOGIN_THROTTLE_FAILURES = env.int("LOGIN_THROTTLE_FAILURES", default=10)
+LOGIN_THROTTLE_WINDOW_MINUTES = env.int("LOGIN_THROTTLE_WINDOW_MINUTES", default=60)
+LOGIN_THROTTLE_FIRST_COOLDOWN_SECONDS = env.int("LOGIN_THROTTLE_FIRST_COOLDOWN_SECONDS", default=30)
+LOGIN_THROTTLE_MAX_COOLDOWN_SECONDS = env.int("LOGIN_THROTTLE_MAX_COOLDOWN_SECONDS", default=15 * 60)
+LOGIN_DEVICE_COOKIE_DAYS = env.int("LOGIN_DEVICE_COOKIE_DAYS", default=180)
+# Password-reset mails, quietly refused beyond these (infusion_site/password_reset).
+PASSWORD_RESET_PER_ADDRESS_PER_HOUR = env.int("PASSWORD_RESET_PER_ADDRESS_PER_HOUR", default=3)
+PASSWORD_RESET_PER_CLIENT_PER_HOUR = env.int("PASSWORD_RESET_PER_CLIENT_PER_HOUR", default=10)
 
 # --- Security (all on when DEBUG is off) -------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -167,6 +231,32 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp), enforced in every environment: scripts and styles come only from our own
+# static files (no inline code, no eval, no style="" attributes), nothing is framed, no plugin, no foreign host.
+# Bootstrap's inline SVG icons are served from static/icons/bootstrap/, so images need no data: either.
+# CSP_REPORT_ONLY=1 sends the same policy as Report-Only, to diagnose a page without breaking it; there is no
+# report endpoint on purpose: reports carry page addresses, which are not for logs (README "Security headers").
+CSP_DIRECTIVES = {
+    "default-src": [CSP_SELF],
+    "script-src": [CSP_SELF, CSP_NONCE],
+    "style-src": [CSP_SELF],
+    "img-src": [CSP_SELF],
+    "connect-src": [CSP_SELF],
+    "font-src": [CSP_SELF],
+    "object-src": [CSP_NONE],
+    "base-uri": [CSP_NONE],
+    "frame-ancestors": [CSP_NONE],
+    "form-action": [CSP_SELF],
+    "worker-src": [CSP_SELF],
+    "manifest-src": [CSP_SELF],
+}
+if env.bool("CSP_REPORT_ONLY", default=False):
+    CONTENT_SECURITY_POLICY = None
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": CSP_DIRECTIVES}
+else:
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": CSP_DIRECTIVES}
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = None
 
 # --- Internationalisation -----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -201,6 +291,12 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Home Infusion Nursin
 
 # --- Redis and Celery ---------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# The test suite runs in parallel processes (pytest-xdist: gw0, gw1, …); each takes its own Redis database counting
+# down from the one given, so the Celery worker one process's test starts never takes another's tasks.
+if os.environ.get("PYTEST_XDIST_WORKER", "").startswith("gw"):
+    _base, _, _database = REDIS_URL.rpartition("/")
+    if _database.isdigit():
+        REDIS_URL = f"{_base}/{int(_database) - int(os.environ['PYTEST_XDIST_WORKER'][2:])}"
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
@@ -261,6 +357,10 @@ WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=90)
 # --- Visit rules -------------------------------------------------------------------
 # A check-in farther than this from the home is saved as "location not verified" (DESIGN §3).
 CHECKIN_RADIUS_M = env.int("CHECKIN_RADIUS_M", default=200)
+# The longest an order may run and the most visits it may plan; orders are renewed with their authorizations,
+# and a longer one is a typing error (30,000 cycles), refused on the order's preview before it is saved.
+ORDER_MAX_YEARS = env.int("ORDER_MAX_YEARS", default=2)
+ORDER_MAX_VISITS = env.int("ORDER_MAX_VISITS", default=200)
 # Check-in opens this long before the planned start and closes at the end of that local day (DESIGN §3).
 CHECKIN_OPENS_BEFORE_MIN = env.int("CHECKIN_OPENS_BEFORE_MIN", default=120)
 # The volume infused may exceed the bag (and what the recorded rates could deliver) by this much: priming and flush.

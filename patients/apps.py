@@ -18,5 +18,8 @@ class PatientsConfig(AppConfig):
             models.PriorAuthorization,
             models.PortalInvitation,
             models.SymptomEntry,
+            models.EmergencyAccess,
         ):
             auditlog.register(model)
+
+        from patients.emergency import audit  # noqa: F401  (marks the entries written under emergency access)

@@ -11,13 +11,14 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from infusion_site.roles import COORDINATOR, NURSE, PATIENT, ensure_groups, give_role
+from infusion_site.roles import COORDINATOR, NURSE, PATIENT, ensure_groups, give_role, make_privacy_officer
 from patients.models import (
     CareTeamMember,
     Diagnosis,
     LabResult,
     Patient,
     PriorAuthorization,
+    Team,
     WeightMeasurement,
     patient_today,
 )
@@ -237,13 +238,30 @@ def seed_accounts() -> dict:
         if role:
             give_role(user, role)
         users[username] = user
+    # The demo coordinator is also the privacy officer, so the audit trail search (/audit/) can be tried.
+    make_privacy_officer(users["coordinator"])
     return users
+
+
+# Two teams, so the board and the alert queue show their team filter: each nurse in one, the coordinator in both;
+# a patient belongs to the team of the first nurse on their care team.
+TEAMS = [("North team", "Springfield north", ["nurse1"]), ("South team", "Springfield south", ["nurse2"])]
+
+
+def seed_teams(users: dict) -> dict:
+    by_nurse = {}
+    for name, region, nurses in TEAMS:
+        team, _ = Team.objects.update_or_create(name=name, defaults={"region": region})
+        team.members.add(users["coordinator"], *(users[nurse] for nurse in nurses))
+        by_nurse.update({nurse: team for nurse in nurses})
+    return by_nurse
 
 
 @transaction.atomic
 def seed_patients(users: dict) -> list[Patient]:
     today = timezone.localdate()
     patients = []
+    team_of_nurse = seed_teams(users)
     for mrn, first, last, born, sex, height, weight, weighed_ago, city, lat, lon, (
         code,
         description,
@@ -267,6 +285,7 @@ def seed_patients(users: dict) -> list[Patient]:
             "prescriber_phone": "+1 217 555 0199",
             "prescriber_npi": "1234567893",
             "user": users.get(portal_user),
+            "team": team_of_nurse[nurses[0]],
             **extra,
         }
         patient, _ = Patient.objects.update_or_create(mrn=mrn, defaults=defaults)

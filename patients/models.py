@@ -26,12 +26,16 @@ def validate_not_future(value: date) -> None:
 
 class PatientQuerySet(models.QuerySet):
     def visible_to(self, user) -> "PatientQuerySet":
-        """Coordinators see every patient, nurses their care team, a patient only themself."""
+        """Coordinators see every patient, nurses their care team (and a patient they hold emergency access to, for
+        its few hours), a patient only themself."""
         role = role_of(user)
         if role == COORDINATOR:
             return self.all()
         if role == NURSE:
-            return self.filter(care_team=user)
+            # Two subqueries rather than a join, so a patient with several care-team nurses is listed once.
+            care_team = CareTeamMember.objects.filter(nurse=user).values("patient_id")
+            emergency = EmergencyAccess.objects.active().filter(nurse=user).values("patient_id")
+            return self.filter(Q(pk__in=care_team) | Q(pk__in=emergency))
         if role == PATIENT:
             return self.filter(user=user)
         return self.none()
@@ -53,6 +57,26 @@ class PatientQuerySet(models.QuerySet):
 class HomeLocationSource(models.TextChoices):
     ENTERED = "entered", "Entered by hand"
     TABLET = "tablet", "The nurse's tablet at the home"
+
+
+class Team(models.Model):
+    """A branch or region: nurses belong to teams and coordinators coordinate them (DESIGN §2). The board and the
+    alert queue open on one's own teams, so a page costs what that team holds, not what the agency holds."""
+
+    name = models.CharField(max_length=100, unique=True)
+    region = models.CharField(max_length=200, blank=True, help_text="Where the team works, e.g. “Springfield north”.")
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        related_name="teams",
+        blank=True,
+        help_text="The team's nurses and the coordinators who coordinate it.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Patient(models.Model):
@@ -145,6 +169,14 @@ class Patient(models.Model):
     )
     care_team = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="CareTeamMember", related_name="care_team_patients", blank=True
+    )
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="patients",
+        help_text="The team that staffs this patient's visits.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -427,3 +459,63 @@ class SymptomEntry(models.Model):
             raise ValidationError({"recorded_on": FUTURE_DAY_MESSAGE})
         elif self.recorded_on < self.patient.date_of_birth:  # a mistyped year
             raise ValidationError({"recorded_on": BEFORE_BIRTH_MESSAGE})
+
+
+# "At least a sentence": a reason a privacy officer can later judge, not "emergency" or "pt".
+EMERGENCY_REASON_MIN_LENGTH = 20
+EMERGENCY_REASON_MIN_WORDS = 4
+
+
+def validate_emergency_reason(value: str) -> None:
+    text = " ".join(value.split())
+    if len(text) < EMERGENCY_REASON_MIN_LENGTH or len(text.split()) < EMERGENCY_REASON_MIN_WORDS:
+        raise ValidationError(
+            "Write at least a sentence saying why you need this record now "
+            f"({EMERGENCY_REASON_MIN_WORDS} words or more)."
+        )
+
+
+class EmergencyAccessQuerySet(models.QuerySet):
+    def active(self, now=None) -> "EmergencyAccessQuerySet":
+        """Accesses still open: not ended by a coordinator and not yet expired."""
+        return self.filter(ended_at=None, expires_at__gt=now or timezone.now())
+
+
+class EmergencyAccess(models.Model):
+    """A nurse outside the care team opening a record in an emergency ("break the glass").
+
+    It lasts ``EMERGENCY_ACCESS_HOURS``; while it lasts she sees the record and charts as a care-team nurse would.
+    The coordinators are alerted at once (visits.alerts), and every page she opens is in the audit trail with
+    ``{"emergency_access": <id>}`` (patients.emergency.middleware).
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="emergency_accesses")
+    nurse = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="emergency_accesses")
+    reason = models.TextField(validators=[validate_emergency_reason, MaxLengthValidator(2000)])
+    started_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True, help_text="Ended early by a coordinator.")
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = EmergencyAccessQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        indexes = [models.Index(fields=["nurse", "expires_at"]), models.Index(fields=["started_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("started_at")), name="emergency_access_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Emergency access #{self.pk}"
+
+    def is_active(self, now=None) -> bool:
+        return self.ended_at is None and self.expires_at > (now or timezone.now())
+
+    def get_additional_data(self) -> dict:
+        """auditlog's hook: the entries about this row carry the same mark as the pages opened under it."""
+        return {"emergency_access": self.pk}

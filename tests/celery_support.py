@@ -35,7 +35,9 @@ def test_database_url() -> str:
 
 
 def worker_env(**extra) -> dict:
-    env = {**os.environ, "DATABASE_URL": test_database_url(), "REDIS_URL": settings.REDIS_URL, "DEBUG": "1"}
+    # Not PYTEST_XDIST_WORKER: the settings would move the worker's Redis database on again (infusion_site/settings).
+    env = {key: value for key, value in os.environ.items() if key != "PYTEST_XDIST_WORKER"}
+    env.update({"DATABASE_URL": test_database_url(), "REDIS_URL": settings.REDIS_URL, "DEBUG": "1"})
     env.update({key: str(value) for key, value in extra.items()})
     return env
 

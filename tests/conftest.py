@@ -80,11 +80,63 @@ def cast(db) -> Cast:
     return Cast(coordinator, assigned, unassigned, patient_user, other_user, patient, other)
 
 
-def client_for(user) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
+def second_factor(user):
+    """The user's authenticator app (made, confirmed, if she has none): tests compute its codes."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return device or TOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
+
+
+def totp_code(device) -> str:
+    """A code the device accepts now: its current one, or the next one if the current was used (no replay)."""
+    import time
+
+    from django_otp.oath import TOTP
+
+    device.refresh_from_db()
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    ahead = device.last_t + 1 - totp.t()
+    if ahead > device.tolerance:  # both the current and the next code were used: wait for a fresh one
+        time.sleep((ahead - device.tolerance) * device.step - (totp.time - device.t0) % device.step + 0.1)
+        totp.time = time.time()
+        ahead = device.last_t + 1 - totp.t()
+    if ahead > 0:
+        totp.time += device.step * ahead
+    return f"{totp.token():0{device.digits}d}"
+
+
+def pass_second_step(client: Client, user, **extra):
+    """After the password: the code from the staff member's authenticator app (none asked of other patients)."""
+    from django.urls import reverse
+
+    from infusion_site.mfa.selectors import has_second_factor, is_staff_account
+
+    if is_staff_account(user) or has_second_factor(user):
+        response = client.post(reverse("mfa:verify"), {"token": totp_code(second_factor(user))}, **extra)
+        assert response.status_code == 302, response.content.decode()[:500]
+
+
+def force_sign_in(client: Client, user) -> Client:
+    """Sign ``user`` in on ``client`` (again, after the clock jumped); staff have passed the second step
+    (infusion_site/mfa) with their authenticator app."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from infusion_site.mfa.selectors import is_staff_account
+
+    client.force_login(user)
+    if is_staff_account(user):
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = second_factor(user).persistent_id
+        session.save()
     return client
+
+
+def client_for(user, **client_options) -> Client:
+    """A signed-in client (anonymous for None)."""
+    client = Client(**client_options)
+    return force_sign_in(client, user) if user is not None else client
 
 
 @pytest.fixture

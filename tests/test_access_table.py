@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests.conftest import ROLES, client_for
+from tests.conftest import ROLES, client_for, second_factor
 
 LOGIN = "login"
 
@@ -161,6 +161,29 @@ def scig_visit_pk(cast):
     return {"pk": VisitFactory(order=order, patient=cast.patient, nurse=cast.assigned_nurse).pk}
 
 
+def emergency_access_pk(cast):
+    """An emergency access of the unassigned nurse to the second patient."""
+    from patients.emergency.services import emergency_access_start
+    from patients.models import EmergencyAccess
+
+    access = EmergencyAccess.objects.first() or emergency_access_start(
+        nurse=cast.unassigned_nurse,
+        mrn=cast.other_patient.mrn,
+        reason="Her own nurse is off sick today and she is unwell.",
+    )
+    return {"pk": access.pk}
+
+
+def own_device_pk(cast):
+    """A signed-in device of the first patient's account."""
+    from infusion_site.models import UserSession
+
+    row, _ = UserSession.objects.get_or_create(
+        session_key="x" * 32, defaults={"user": cast.patient_user, "device": "Chrome on an Android tablet"}
+    )
+    return {"pk": row.pk}
+
+
 TABLE: dict[str, Row] = {
     # name                                anonymous patient other  nurse  unassigned coordinator
     "home": Row((LOGIN, 302, 302, 302, 302, 302)),
@@ -173,6 +196,40 @@ TABLE: dict[str, Row] = {
     "offline:page": Row((200, 200, 200, 200, 200, 200)),
     "logout": Row((302, 302, 302, 302, 302, 302), method="post"),
     "password_change": Row((LOGIN, 200, 200, 200, 200, 200)),
+    # The second factor: every signed-in user may manage her own; staff must have one.
+    "mfa:verify": Row((LOGIN, 302, 302, 302, 302, 302)),
+    "mfa:enrol": Row((LOGIN, 200, 200, 200, 200, 200)),
+    "mfa:recovery_codes": Row((LOGIN, 302, 302, 200, 200, 200)),
+    "mfa:manage": Row((LOGIN, 200, 200, 200, 200, 200)),
+    "mfa:factor_remove": Row(
+        (LOGIN, 404, 404, 302, 404, 404),
+        kwargs=lambda cast: {"kind": "app", "pk": second_factor(cast.assigned_nurse).pk},
+        method="post",
+    ),
+    "mfa:passkey_register_begin": Row((LOGIN, 200, 200, 200, 200, 200), method="post"),
+    "mfa:passkey_register_complete": Row((LOGIN, 400, 400, 400, 400, 400), method="post"),
+    "mfa:passkey_auth_begin": Row((LOGIN, 200, 200, 200, 200, 200), method="post"),
+    "mfa:passkey_auth_complete": Row((LOGIN, 400, 400, 400, 400, 400), method="post"),
+    # Signed-in devices: one's own; a coordinator ends a staff member's.
+    "devices:mine": Row((LOGIN, 200, 200, 200, 200, 200)),
+    "devices:end": Row((LOGIN, 302, 404, 404, 404, 404), kwargs=own_device_pk, method="post"),
+    "devices:end_others": Row((LOGIN, 302, 302, 302, 302, 302), method="post"),
+    "devices:staff": Row((LOGIN, 403, 403, 403, 403, 200)),
+    "devices:staff_devices": Row((LOGIN, 403, 403, 403, 403, 200), kwargs=lambda cast: {"pk": cast.assigned_nurse.pk}),
+    "devices:staff_end": Row(
+        (LOGIN, 403, 403, 403, 403, 302), kwargs=lambda cast: {"pk": cast.assigned_nurse.pk}, method="post"
+    ),
+    # Emergency access: nurses ask (a form posted empty), coordinators see and end them.
+    "emergency:start": Row((LOGIN, 403, 403, 400, 400, 403), method="post"),
+    "emergency:list": Row((LOGIN, 403, 403, 403, 403, 200)),
+    "emergency:end": Row((LOGIN, 403, 403, 403, 403, 302), kwargs=emergency_access_pk, method="post"),
+    # The audit trail is the privacy officer's: the cast's coordinator is none.
+    "audit:search": Row((LOGIN, 403, 403, 403, 403, 403)),
+    "audit:export": Row((LOGIN, 403, 403, 403, 403, 403)),
+    # The board's on-demand parts.
+    "schedule:patient_search": Row((LOGIN, 403, 403, 403, 403, 400), method="post"),
+    "schedule:visit_card": Row((LOGIN, 403, 403, 403, 403, 200), kwargs=upcoming_visit_pk),
+    "schedule:nurse_picker": Row((LOGIN, 403, 403, 403, 403, 200), kwargs=upcoming_visit_pk),
     "password_change_done": Row((LOGIN, 200, 200, 200, 200, 200)),
     "password_reset": Row((200, 200, 200, 200, 200, 200)),
     "password_reset_done": Row((200, 200, 200, 200, 200, 200)),
@@ -261,7 +318,9 @@ TABLE: dict[str, Row] = {
     "visits:checklist_complete": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
     "visits:premedication_add": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
     "visits:vial_add": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
-    "visits:vial_remove": Row((LOGIN, 403, 403, 302, 404, 403), kwargs=vial_kwargs, method="post"),
+    "visits:vial_remove": Row(
+        (LOGIN, 403, 403, 400, 404, 403), kwargs=vial_kwargs, method="post"
+    ),  # a void needs its reason
     "visits:check_in": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
     "visits:check_out": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
     "visits:check_in_undo": Row((LOGIN, 403, 403, 400, 404, 403), kwargs=nurse_visit_pk, method="post"),
