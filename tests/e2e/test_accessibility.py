@@ -14,6 +14,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 
+from infusion_site.roles import make_privacy_officer
 from tests import factories
 from tests.e2e.conftest import sign_in
 from tests.e2e.csp import PolicyWatch
@@ -68,6 +69,7 @@ def pages(cast):
     follow_up = FollowUp.objects.create(visit=signed, window=FollowUp.Window.EARLY, due_at=timezone.now())
     in_app_notice(nurse, "a11y-nurse")
     in_app_notice(cast.coordinator, "a11y-coordinator")
+    make_privacy_officer(cast.coordinator)
     return {
         None: [reverse("login"), reverse("password_reset")],
         "patient-a": [
@@ -76,6 +78,7 @@ def pages(cast):
             reverse("portal:preferences"),
             reverse("portal:follow_up", args=[follow_up.pk]),
             reverse("portal:self_infusions"),
+            reverse("devices:mine"),
         ],
         "nurse-assigned": [
             reverse("visits:today"),
@@ -84,6 +87,9 @@ def pages(cast):
             reverse("visits:print", args=[signed.pk]),
             reverse("notifications:inbox"),
             reverse("notifications:preferences"),
+            reverse("devices:mine"),
+            reverse("mfa:manage"),
+            reverse("emergency:start"),
         ],
         "coord": [
             reverse("patients:list"),
@@ -98,6 +104,10 @@ def pages(cast):
             f"{reverse('schedule:board')}?view=day",
             reverse("visits:recall"),
             reverse("notifications:inbox"),
+            reverse("devices:staff"),
+            reverse("devices:staff_devices", args=[nurse.pk]),
+            reverse("emergency:list"),
+            reverse("audit:search"),
         ],
     }
 
