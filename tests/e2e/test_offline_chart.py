@@ -138,19 +138,21 @@ def test_an_entry_whose_section_another_tablet_changed_needs_her_until_she_resol
     page.goto(f"{network.url}/visits/{visit.pk}/")
 
     network.cut()
+    tapped = timezone.now().replace(microsecond=0)
     page.locator("#infusion-quick-actions").get_by_role("button", name=re.compile(r"^Raise to 126\.0 mL\/hr")).click()
     expect(waiting(page)).to_have_count(1)
 
-    # Meanwhile her other tablet, online, records that the pump was paused and resumed at 84.
+    # Meanwhile her other tablet, online, records that the pump was paused and resumed at 84, just before her tap
+    # (however long this machine takes between the two): the raise then comes after them, as on the ward.
     record = visit.infusion
-    for kind in (RateChange.Kind.PAUSE, RateChange.Kind.RESUME):
+    for seconds_before, kind in ((2, RateChange.Kind.PAUSE), (1, RateChange.Kind.RESUME)):
         record.refresh_from_db()
         infusion_rate_change(
             visit=visit,
             nurse=cast.assigned_nurse,
             kind=kind,
             rate_ml_per_hr=None,
-            at=timezone.now().replace(microsecond=0),
+            at=tapped - timedelta(seconds=seconds_before),
             expected_version=record.version,
         )
 
