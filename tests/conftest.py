@@ -37,6 +37,11 @@ def _truncates_the_database(item) -> bool:
 def pytest_collection_modifyitems(items):
     # After pytest's own grouping by fixtures, which can move browser tests among the others: they run last.
     items.sort(key=_truncates_the_database)
+    # In a parallel run (bin/run-tests: --dist loadgroup) the browser tests share one process, one after another:
+    # two Chromiums and two live servers at once on a two-core machine make their timings those of a slow tablet.
+    for item in items:
+        if "/tests/e2e/" in str(item.path):
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 def pytest_sessionfinish(session, exitstatus):

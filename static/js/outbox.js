@@ -610,14 +610,15 @@
       });
   }
 
+  // Whether this page (My day) asked the worker to keep her pages: "Ready offline" is then said only once the worker
+  // has kept every one of them, never from My day's own copy while her charts are still being fetched.
   function keepMyDay() {
     var list = document.querySelector("[data-offline-keep]");
-    if (!list) { return; }
+    if (!list) { return false; }
     var urls;
-    try { urls = JSON.parse(list.getAttribute("data-offline-keep")); } catch (e) { return; }
-    tellWorker({ type: "keep", user: user, urls: urls }).then(function (reply) {
-      if (reply && reply.ok) { readyOffline(); }
-    });
+    try { urls = JSON.parse(list.getAttribute("data-offline-keep")); } catch (e) { return false; }
+    tellWorker({ type: "keep", user: user, urls: urls }).then(function () { readyOffline(); });
+    return true;
   }
 
   function register() {
@@ -637,8 +638,7 @@
 
   function start() {
     tellWorker({ type: "user", user: user }).then(function () {
-      keepMyDay();
-      readyOffline();
+      if (!keepMyDay()) { readyOffline(); }
     });
   }
 

@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from visits.models import Reaction, Visit
@@ -47,15 +47,24 @@ class Day:
     is_today: bool
 
 
+# A visit she is still in the middle of (checked in, infusing, observing) stays on her today after midnight, with
+# its chart kept on the tablet: an evening infusion does not leave My day while it runs.
+UNDER_WAY = (Visit.Status.CHECKED_IN, Visit.Status.INFUSING, Visit.Status.OBSERVING)
+
+
 def my_days(*, nurse, today: date | None = None, days_ahead: int = DAYS_AHEAD) -> list[Day]:
-    """Today and the next ``days_ahead`` days in the nurse's time zone, each with its visits (possibly none)."""
+    """Today and the next ``days_ahead`` days in the nurse's time zone, each with its visits (possibly none); today
+    also holds yesterday's visits still under way."""
     zone = nurse_zone(nurse)
     today = today or timezone.localdate(timezone=zone)
     start = datetime.combine(today, time.min, tzinfo=zone)
     end = datetime.combine(today + timedelta(days=days_ahead + 1), time.min, tzinfo=zone)
     days = {today + timedelta(days=n): [] for n in range(days_ahead + 1)}
-    for visit in visits_for_nurse(nurse=nurse, start=start, end=end):
-        days[timezone.localtime(visit.planned_start, zone).date()].append(visit)
+    visits = visits_for_nurse(nurse=nurse, start=start - timedelta(days=1), end=end).filter(
+        Q(planned_start__gte=start) | Q(status__in=UNDER_WAY)
+    )
+    for visit in visits:
+        days[max(timezone.localtime(visit.planned_start, zone).date(), today)].append(visit)
     return [Day(day=day, visits=visits, is_today=day == today) for day, visits in days.items()]
 
 

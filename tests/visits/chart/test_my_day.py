@@ -94,6 +94,23 @@ def test_today_ends_at_midnight_in_the_nurses_time_zone(cast):
     assert tomorrow.visits == []
 
 
+def test_an_infusion_under_way_at_midnight_stays_on_her_today_and_on_the_tablet(cast):
+    nurse = cast.assigned_nurse
+    # 22:30 on the 19th in New York (her zone); it is still infusing at 00:30 on the 20th. Yesterday's finished
+    # and unstarted visits are not brought forward.
+    running = visit_of(nurse, starts=dt.datetime(2026, 11, 20, 3, 30, tzinfo=dt.UTC), status=Visit.Status.INFUSING)
+    visit_of(nurse, starts=dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC), status=Visit.Status.COMPLETED)
+    visit_of(nurse, starts=dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC), status=Visit.Status.SCHEDULED)
+
+    with time_machine.travel(dt.datetime(2026, 11, 20, 5, 30, tzinfo=dt.UTC), tick=False):
+        [today, *_] = my_days(nurse=nurse)
+        page = page_of(nurse)
+
+    assert today.day == dt.date(2026, 11, 20) and today.visits == [running]
+    assert card_ids(page) == [running.pk]
+    assert reverse("visits:chart", args=[running.pk]) in page.split("data-offline-keep=", 1)[1].split(">", 1)[0]
+
+
 def test_card_opens_the_chart_and_shows_window_patient_address_and_status(cast):
     visit = visit_of(cast.assigned_nurse, starts=at(20, 9), patient=cast.patient)
 
