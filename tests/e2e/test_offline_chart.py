@@ -52,7 +52,14 @@ def waiting(page):
 
 
 def test_a_visit_recorded_offline_arrives_once_with_the_times_she_recorded(page, network, cast):
-    visit = factories.infusing_visit(nurse_user=cast.assigned_nurse, patient=cast.patient, rates=(42, 84))
+    # Planned a little ahead, so that her check-in falls in its window at any hour (two hours before, to the end of
+    # that local day): two hours back would be yesterday in the patient's zone just after midnight there.
+    visit = factories.infusing_visit(
+        nurse_user=cast.assigned_nurse,
+        patient=cast.patient,
+        rates=(42, 84),
+        planned_start=timezone.now() + timedelta(minutes=30),
+    )
     sign_in_and_keep_my_day(page, network)
     chart = f"{network.url}/visits/{visit.pk}/"
 
@@ -207,6 +214,8 @@ def test_entries_stay_hers_through_sign_out_and_another_nurse_and_kept_pages_go_
     sign_in_and_keep_my_day(page, network)
     assert kept_on_the_tablet(page)["pages"] >= 3  # My day, the chart and its strip
     page.goto(f"{network.url}/visits/{visit.pk}/")
+    # The strip loads itself just after the page: let it, or it meets the logoff first and asks her to sign in.
+    expect(page.locator("#whats-next-text")).to_be_visible()
 
     Session.objects.all().delete()  # the idle logoff
     take_vitals(page, pulse="73")
