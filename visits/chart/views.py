@@ -16,7 +16,8 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
+from django.template import engines
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -27,7 +28,7 @@ from infusion_site.forms import add_service_errors
 from infusion_site.roles import is_coordinator, is_nurse
 from patients.services import ServiceError
 from visits.chart.clock import plausible_recorded_time, recorded_at
-from visits.chart.offline.selectors import entry_words_by_url, offline_entries
+from visits.chart.offline.selectors import OFFLINE_ENTRIES_SHOWN, entry_words_by_url, offline_entries
 from visits.chart.rules import ChartConflict, ensure_editable, ensure_nurse_of
 from visits.chart.sections import SECTION_KEYS, SECTIONS
 from visits.chart.selectors import last_reaction
@@ -58,6 +59,22 @@ def can_document(visit, user) -> bool:
     return visit.nurse_id == user.pk
 
 
+def processor_values(request) -> dict:
+    """What the context processors give a template (the user, the CSRF token, the unread count...), worked out once
+    per request: the chart renders each of its sections on its own, and each render would run them all again."""
+    values = getattr(request, "_processor_values", None)
+    if values is None:
+        values = {}
+        for processor in engines["django"].engine.template_context_processors:
+            values.update(processor(request))
+        request._processor_values = values
+    return values
+
+
+def render_once(request, template: str, context: dict) -> str:
+    return render_to_string(template, {**processor_values(request), **context})
+
+
 def section_html(request, visit, section, *, bound=None, message=None) -> str:
     context = {
         "visit": visit,
@@ -66,7 +83,7 @@ def section_html(request, visit, section, *, bound=None, message=None) -> str:
         "message": message,
         **section.context(visit=visit, user=request.user, bound=bound),
     }
-    return render_to_string(section.template, context, request=request)
+    return render_once(request, section.template, context)
 
 
 def render_section(request, visit, key, *, bound=None, status=200, message=None):
@@ -115,7 +132,7 @@ def section_answer(request, visit, key, *, bound=None, status=200, message=None)
         )
         for section in SECTIONS
     ]
-    return render(request, "visits/chart/chart.html", chart_context(request, visit, sections), status=status)
+    return chart_page(request, visit, sections, status=status)
 
 
 def _hidden_field_errors(form) -> str | None:
@@ -252,16 +269,24 @@ def chart(request, pk):
         return HttpResponse(section_html(request, visit, SECTION_KEYS[key]))
     record_access(visit.patient)
     sections = [section_html(request, visit, section) for section in SECTIONS]
-    return render(request, "visits/chart/chart.html", chart_context(request, visit, sections))
+    return chart_page(request, visit, sections)
+
+
+def chart_page(request, visit, sections, *, status=200) -> HttpResponse:
+    html = render_once(request, "visits/chart/chart.html", chart_context(request, visit, sections))
+    return HttpResponse(html, status=status)
 
 
 def chart_context(request, visit, sections) -> dict:
+    every_entry = request.GET.get("offline") == "all"
+    entries = offline_entries(visit, limit=None if every_entry else OFFLINE_ENTRIES_SHOWN)
     return {
         "visit": visit,
         "patient": visit.patient,
         "sections": sections,
         "can_document": can_document(visit, request.user),
-        "offline_entries": offline_entries(visit),
+        "offline_entries": entries if every_entry else entries[:OFFLINE_ENTRIES_SHOWN],
+        "more_offline_entries": len(entries) > OFFLINE_ENTRIES_SHOWN and not every_entry,
         "outbox_words": json.dumps(entry_words_by_url(visit)),
         "alert_history": visit.alert_handlings.select_related("acknowledged_by", "resolved_by")[:50],
     }

@@ -13,6 +13,7 @@ from visits.chart.checkin.services import (
     window_refusal,
 )
 from visits.chart.rules import OPEN_STATUSES
+from visits.chart.state import chart_state
 from visits.models import Visit, VisitVerification
 
 
@@ -24,13 +25,18 @@ def context(*, visit, user, bound=None) -> dict:
     """``bound`` is ``{"location": form}`` after a refused check-in or check-out, ``{"undo": form}`` after a refused
     undo."""
     bound = bound or {}
-    verification = verification_of(visit) if visit.pk else None
+    chart = chart_state(visit)
+    verification = chart.verification
     can_check_in = verification is None and visit.status in OPEN_STATUSES
     can_check_out = (
         verification is not None and verification.checked_out_at is None and visit.status in CHECK_OUT_STATUSES
     )
     # Undo is offered while it would be accepted: checked in and the infusion not started.
-    can_undo = verification is not None and visit.status == Visit.Status.CHECKED_IN and not undo_refusal(visit)
+    can_undo = (
+        verification is not None
+        and visit.status == Visit.Status.CHECKED_IN
+        and not undo_refusal(visit, started_at=chart.infusion.started_at)
+    )
     form = bound.get("location") or (CheckInForm() if can_check_in else LocationForm())
     outside_window = window_refusal(visit, timezone.now()) if can_check_in else ""
     reason_errors = form.errors.get("window_override_reason", [])
@@ -40,11 +46,7 @@ def context(*, visit, user, bound=None) -> dict:
             reasons["in"] = location_not_verified_reason(verification)
         if verification.checked_out_at and not verification.check_out_verified:
             reasons["out"] = location_not_verified_reason(verification, out=True)
-    voided = (
-        list(VisitVerification.objects.select_related("voided_by").filter(visit=visit, voided_at__isnull=False))
-        if visit.pk
-        else []
-    )
+    voided = chart.voided_verifications
     show_window_reason = can_check_in and bool(outside_window or reason_errors)
     # A home with no coordinates cannot verify any check-in: the assigned nurse, there, can give it hers.
     offer_home_location = (

@@ -303,13 +303,18 @@ def visit_check_out(
 UNDO_NEEDS_A_REASON = "Give the reason for undoing the check-in (for example: wrong patient)."
 
 
+NOT_READ = object()
+
+
 def infusion_started_at(visit: Visit) -> datetime | None:
     return InfusionRecord.objects.filter(visit=visit).values_list("started_at", flat=True).first()
 
 
-def undo_refusal(visit: Visit) -> str:
-    """Why the visit's check-in can no longer be undone; "" while it can (checked in, infusion not started)."""
-    started_at = infusion_started_at(visit)
+def undo_refusal(visit: Visit, *, started_at: datetime | None | object = NOT_READ) -> str:
+    """Why the visit's check-in can no longer be undone; "" while it can (checked in, infusion not started).
+    ``started_at`` is the infusion's start when the caller has read it already."""
+    if started_at is NOT_READ:
+        started_at = infusion_started_at(visit)
     if started_at is not None:
         return f"The infusion started at {_local_time(started_at, visit)}; the check-in can no longer be undone."
     if visit.status != Visit.Status.CHECKED_IN:

@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.utils import timezone
-
 from visits.chart.infusion import vitals
 from visits.chart.infusion.forms import AssessmentForm, EndForm, RateChangeForm, StartForm, VitalsForm
 from visits.chart.infusion.services import SHORT_REASONS, InfusionState, infusion_state, local_hhmm, rate_text
+from visits.chart.state import chart_state
 from visits.models import RateChange, Visit, VisitSignature, VitalSigns
 
 STATUS_CSS = {
@@ -136,7 +135,7 @@ def _quick_actions(state: InfusionState, hold) -> list[QuickAction]:
 
 def context(*, visit, user, bound=None, now: datetime | None = None) -> dict:
     bound = bound if isinstance(bound, dict) else {}
-    state = infusion_state(visit=visit, now=now)
+    state = infusion_state(visit=visit, now=now) if now else chart_state(visit).infusion
     due = state.due
     upcoming = state.next_increase
     start_form = bound.get("start") or StartForm(visit=visit, initial={"rate_ml_per_hr": state.start_rate})
@@ -205,7 +204,6 @@ class NextStep:
 
 def next_step(*, visit: Visit, now: datetime | None = None) -> NextStep:
     """One sentence from the visit's state: what the nurse does next (issue 4, item 2)."""
-    now = now or timezone.now()
     status = visit.status
     if status == Visit.Status.SIGNED:
         signature = VisitSignature.objects.filter(visit=visit).first()
@@ -217,7 +215,8 @@ def next_step(*, visit: Visit, now: datetime | None = None) -> NextStep:
         return NextStep("Check in", "Record your arrival at the home.", "section-checkin")
     if status == Visit.Status.COMPLETED:
         return NextStep("Sign the chart", "Write the note and sign.", "section-signoff")
-    state = infusion_state(visit=visit, now=now)
+    state = infusion_state(visit=visit, now=now) if now else chart_state(visit).infusion
+    now = state.now
     due = state.due
     hhmm = lambda moment: local_hhmm(moment, visit)  # noqa: E731
     if status == Visit.Status.CHECKED_IN:
@@ -283,7 +282,7 @@ def next_step(*, visit: Visit, now: datetime | None = None) -> NextStep:
             next_vitals,
             "section-vitals",
         )
-    verification = visit.verification
+    verification = chart_state(visit).verification
     if verification is None or verification.checked_out_at is None:
         return NextStep(
             "Check out, then sign",

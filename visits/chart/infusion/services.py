@@ -7,6 +7,7 @@ Writes go through the services below (keyword-only, one transaction, ``full_clea
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -144,6 +145,9 @@ def plan_snapshot(visit: Visit, plan: clinical.TitrationPlan) -> dict:
 
 @dataclass
 class InfusionState:
+    """What the infusion and vitals sections, sign-off and the strip read; the derived values (the rate events,
+    the next increase, the sets due) are worked out once, as several of them ask for each."""
+
     visit: Visit
     now: datetime
     record: InfusionRecord | None
@@ -173,7 +177,7 @@ class InfusionState:
             return self.snapshot.get("label_rate_unit") or ""
         return self.visit.order.product.label_rate_unit
 
-    @property
+    @cached_property
     def hold(self) -> "Hold | None":
         return titration_hold(self.sets, self.reactions, self.assessments, self.visit)
 
@@ -196,7 +200,7 @@ class InfusionState:
     def version(self) -> int:
         return self.record.version if self.record else 0
 
-    @property
+    @cached_property
     def events(self) -> list[vitals.RateEvent]:
         return [vitals.RateEvent(change.at, change.kind, change.rate_ml_per_hr) for change in self.changes]
 
@@ -204,7 +208,7 @@ class InfusionState:
     def last_change(self) -> RateChange | None:
         return self.changes[-1] if self.changes else None
 
-    @property
+    @cached_property
     def current_rate(self) -> Decimal | None:
         return vitals.current_rate(self.events)
 
@@ -228,7 +232,7 @@ class InfusionState:
     def start_rate(self) -> Decimal | None:
         return self.plan.steps[0].ml_per_hr if self.plan else None
 
-    @property
+    @cached_property
     def planned_steps(self) -> list[PlannedStep]:
         if not self.plan:
             return []
@@ -248,7 +252,7 @@ class InfusionState:
             return None
         return self.started_at + timedelta(minutes=float(self.plan.infusion_minutes_exact))
 
-    @property
+    @cached_property
     def next_increase(self) -> vitals.NextIncrease | None:
         if not self.plan or self.ended_at is not None:
             return None
@@ -277,11 +281,11 @@ class InfusionState:
                 return change.rate_ml_per_hr
         return None
 
-    @property
+    @cached_property
     def baseline(self) -> VitalSigns | None:
         return baseline_of(self.sets, before=self.started_at)
 
-    @property
+    @cached_property
     def due(self) -> list[vitals.DueSet]:
         return vitals.due_list(
             now=self.now,

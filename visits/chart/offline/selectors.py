@@ -1,3 +1,7 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import F, Q
 from django.urls import NoReverseMatch, reverse
 
 from visits.models import ClientWrite, Visit
@@ -50,10 +54,21 @@ def entry_words_by_url(visit: Visit) -> dict[str, str]:
     return words
 
 
-def offline_entries(visit: Visit) -> list[ClientWrite]:
-    """The visit's entries that waited on a tablet before they were sent, and those the nurse discarded there."""
-    rows = ClientWrite.objects.filter(visit=visit).select_related("user")
-    kept = [row for row in rows if row.is_discarded or row.recorded_offline]
+# The chart lists the latest entries; a visit worked offline from start to end can hold many more.
+OFFLINE_ENTRIES_SHOWN = 20
+
+
+def offline_entries(visit: Visit, *, limit: int | None = OFFLINE_ENTRIES_SHOWN) -> list[ClientWrite]:
+    """The visit's entries that waited on a tablet before they were sent, and those the nurse discarded there,
+    latest first: ``limit`` of them and one more (so the chart knows there are more), or all with None."""
+    late = F("client_at") + timedelta(seconds=settings.RECORDED_OFFLINE_AFTER_S)
+    rows = (
+        ClientWrite.objects.filter(visit=visit)
+        .filter(Q(kept_on_tablet=True) | ~Q(discarded_reason="") | Q(client_at__isnull=False, received_at__gt=late))
+        .select_related("user")
+        .order_by("-received_at", "-pk")
+    )
+    kept = list(rows if limit is None else rows[: limit + 1])
     for row in kept:
         row.words = ENTRY_WORDS.get(row.action, row.action)
     return kept

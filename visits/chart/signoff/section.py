@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
 from visits.chart.rules import OPEN_STATUSES
 from visits.chart.signoff.forms import AddendumForm, OutcomeForm, ReactionForm, SignForm, waiver_field_name
@@ -24,10 +23,10 @@ from visits.chart.signoff.services import (
     may_add_addendum,
     observation_for,
     outcome_for_cycle,
-    signoff_missing,
     step_back_rates,
 )
-from visits.models import InfusionRecord, RateChange, Reaction, VisitSignature
+from visits.chart.state import chart_state
+from visits.models import Reaction, VisitSignature
 
 # Where each missing item is put right: the chart section (or, for the observation, the block above the form).
 MISSING_ANCHORS = {
@@ -59,7 +58,8 @@ class SignoffChart:
         self.user = user
         self.bound = bound or {}
         self.zone = visit.patient.zone
-        self.now = timezone.now()
+        self.chart = chart_state(visit)
+        self.now = self.chart.now
 
     @cached_property
     def editable(self) -> bool:
@@ -95,7 +95,7 @@ class SignoffChart:
     def step_back(self):
         """The rate "back to the previous rate" would return to, or None when there is none."""
         try:
-            return step_back_rates(list(RateChange.objects.filter(visit=self.visit)))
+            return step_back_rates(self.chart.infusion.changes)
         except ValidationError:  # no step back is possible now: the hint is simply not shown
             return None
 
@@ -106,7 +106,7 @@ class SignoffChart:
 
     @cached_property
     def infusion(self):
-        return InfusionRecord.objects.filter(visit=self.visit).first()
+        return self.chart.infusion.record
 
     @cached_property
     def observation(self):
@@ -126,7 +126,7 @@ class SignoffChart:
 
     @cached_property
     def missing(self) -> list[Missing]:
-        return signoff_missing(visit=self.visit, now=self.now)
+        return self.chart.signoff_missing
 
     @cached_property
     def sign_form(self):
@@ -143,7 +143,7 @@ class SignoffChart:
 
     @cached_property
     def checked_out_at(self):
-        verification = self.visit.verification
+        verification = self.chart.verification
         return verification.checked_out_at if verification else None
 
     @cached_property

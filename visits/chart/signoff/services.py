@@ -340,14 +340,20 @@ def _set_name(item: vitals.DueSet, visit: Visit) -> str:
     return item.label
 
 
-def signoff_missing(*, visit: Visit, now: datetime) -> list[Missing]:
+NOT_READ = object()
+
+
+def signoff_missing(
+    *, visit: Visit, now: datetime, state: InfusionState | None = None, verification=NOT_READ
+) -> list[Missing]:
     """What the chart still lacks for sign-off at ``now``, in the order a visit reaches it (nothing is written).
 
     The infusion ended (a stop counts once its end is recorded); the observation over (60 min after a first
     infusion, 30 after later ones); no vital-sign set missing, overdue or due, and the post-infusion sets of the
-    observation taken once it is over; a check-out on the live check-in record, by ``now``.
+    observation taken once it is over; a check-out on the live check-in record, by ``now``. The chart passes the
+    infusion ``state`` and live ``verification`` its other sections already read.
     """
-    state = infusion_state(visit=visit, now=now)
+    state = state or infusion_state(visit=visit, now=now)
     observation = observation_for(visit, state.record)
     missing = []
     infusion = _infusion_not_ended(state)
@@ -360,7 +366,8 @@ def signoff_missing(*, visit: Visit, now: datetime) -> list[Missing]:
     if sets:
         names = "; ".join(_set_name(item, visit) for item in sets)
         missing.append(Missing(VITALS, f"Vital signs missing: {names}"))
-    verification = visit.verification
+    if verification is NOT_READ:
+        verification = visit.verification
     if verification is None or verification.checked_out_at is None or verification.checked_out_at > now:
         missing.append(Missing(CHECK_OUT, "Check-out not recorded"))
     return missing
