@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from infusion_site.access import role_required
 from infusion_site.audit import record_access, record_accesses
-from infusion_site.roles import is_coordinator, is_nurse
+from infusion_site.roles import is_coordinator, is_nurse, is_staff_member
 from patients import selectors, services
 from patients.forms import (
     AuthorizationForm,
@@ -28,6 +28,7 @@ from patients.models import Patient
 
 PAGE_SIZE = 25
 VISIT_PAGE_SIZE = 50
+RECORD_PAGE_SIZE = 50
 
 # The dated sections of the patient page, each with its own small add form.
 SECTIONS = {
@@ -101,24 +102,36 @@ def patient_edit(request, pk):
     )
 
 
+def care_team_form(patient, data=None) -> CareTeamForm:
+    """Offers the nurses of the patient's team (all nurses only for a patient without one): a select of the whole
+    agency's nurses on every patient page is what issue 15 rules out."""
+    form = CareTeamForm(data, patient=patient)
+    if patient.team_id is not None:
+        form.fields["nurse"].queryset = form.fields["nurse"].queryset.filter(teams=patient.team_id)
+    return form
+
+
 def _detail_context(request, patient, bound=None):
     """The patient page; ``bound`` replaces one section's empty form with a form that has errors."""
     bound = bound or {}
+    records = selectors.patient_page_records(patient=patient)
     context = {
         "patient": patient,
         "can_edit": is_coordinator.test(request.user),
-        "can_open_charts": is_coordinator.test(request.user) or is_nurse.test(request.user),
+        "can_open_charts": is_staff_member(request.user),
         "today": timezone.localdate(),
         "history": selectors.patient_visit_history(patient=patient),
+        "records": records,
+        "invitations": selectors.patient_invitations(patient=patient),
     }
     if context["can_open_charts"]:  # the coordinators' handling of alerts is staff work, not for the portal
-        context["alert_history"] = patient.alert_handlings.select_related("acknowledged_by", "resolved_by")[:50]
+        context["alert_history"] = records["alerts"].rows
     if context["can_edit"]:
         context["sections"] = {
             key: {"title": title, "form": bound.get(key) or form_class(prefix=key)}
             for key, (title, form_class) in SECTIONS.items()
         }
-        context["care_team_form"] = bound.get("care-team") or CareTeamForm(patient=patient)
+        context["care_team_form"] = bound.get("care-team") or care_team_form(patient)
         context["invite_form"] = bound.get("invite") or InviteForm(initial={"email": patient.email})
     return context
 
@@ -131,18 +144,45 @@ def patient_detail(request, pk):
 
 def patient_visit_list(request, pk):
     """Every visit in the patient's history, paged; the patient page shows the most recent."""
-    patient = selectors.patient_for_page(user=request.user, pk=pk)
+    patient = selectors.patient_visible(user=request.user, pk=pk)
     record_access(patient)
     page = Paginator(selectors.patient_visits(patient=patient), VISIT_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "patients/patient_visits.html",
-        {
-            "patient": patient,
-            "page": page,
-            "can_open_charts": is_coordinator.test(request.user) or is_nurse.test(request.user),
-        },
+        {"patient": patient, "page": page, "can_open_charts": is_staff_member(request.user)},
     )
+
+
+# The patient page's growing lists that have a page of their own, by the name in its address.
+RECORD_TITLES = {
+    "weights": "Weights",
+    "creatinine": "Serum creatinine",
+    "authorizations": "Payer and prior authorizations",
+    "diagnoses": "Diagnoses",
+    "orders": "Therapy orders",
+    "outcomes": "Outcome measures",
+    "alerts": "Alerts handled",
+}
+STAFF_RECORDS = {"alerts"}
+
+
+def patient_record_list(request, pk, section):
+    """One list of the patient page in full, latest first, paged; the patient page shows its latest rows."""
+    if section not in RECORD_TITLES or (section in STAFF_RECORDS and not is_staff_member(request.user)):
+        raise Http404
+    patient = selectors.patient_visible(user=request.user, pk=pk)
+    record_access(patient)
+    rows = selectors.patient_records(patient=patient, section=section)
+    page = Paginator(rows, RECORD_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "patient": patient,
+        "page": page,
+        "section": section,
+        "title": RECORD_TITLES[section],
+        "latest_first": page.number == 1,
+    }
+    return render(request, "patients/patient_records.html", context)
 
 
 def _local_path(path: str, request) -> str | None:
@@ -215,7 +255,7 @@ def patient_url(patient):
 @require_POST
 def care_team_add(request, pk):
     patient = get_object_or_404(Patient.objects.visible_to(request.user), pk=pk)
-    form = CareTeamForm(request.POST, patient=patient)
+    form = care_team_form(patient, request.POST)
     if form.is_valid():
         services.care_team_add(patient=patient, nurse=form.cleaned_data["nurse"])
         messages.success(request, "Care team updated.")

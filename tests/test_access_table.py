@@ -237,6 +237,9 @@ TABLE: dict[str, Row] = {
     "password_reset_complete": Row((200, 200, 200, 200, 200, 200)),
     "patients:list": Row((LOGIN, 403, 403, 200, 200, 200)),
     "patients:visits": Row((LOGIN, 200, 404, 200, 404, 200), kwargs=patient_pk),
+    "patients:records": Row(
+        (LOGIN, 200, 404, 200, 404, 200), kwargs=lambda cast: {"pk": cast.patient.pk, "section": "weights"}
+    ),
     "patients:home_locate": Row((LOGIN, 403, 403, 302, 404, 403), kwargs=patient_pk, method="post"),
     "patients:create": Row((LOGIN, 403, 403, 403, 403, 200)),
     "patients:detail": Row((LOGIN, 200, 404, 200, 404, 200), kwargs=patient_pk),

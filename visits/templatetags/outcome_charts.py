@@ -15,5 +15,5 @@ def outcome_series(measures) -> list[dict]:
             "cdasi_damage": measure.cdasi_damage,
             "patient_global": measure.patient_global,
         }
-        for measure in measures
+        for measure in sorted(measures, key=lambda measure: (measure.measured_on, measure.pk))
     ]

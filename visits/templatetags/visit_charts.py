@@ -8,6 +8,7 @@ from visits.models import VitalSigns
 register = template.Library()
 
 MOST_RECENT_VISITS = 40  # about three years of 4-weekly cycles; older ones are in each visit's record
+BASELINE_SETS_READ = MOST_RECENT_VISITS * 3  # a visit rarely has more than one baseline set; a retake or two
 
 
 @register.simple_tag
@@ -19,7 +20,7 @@ def baseline_vitals(patient) -> dict:
     sets = (
         VitalSigns.objects.filter(visit__patient=patient, phase=VitalSigns.Phase.BASELINE)
         .select_related("visit__infusion")
-        .order_by("-taken_at", "-pk")
+        .order_by("-taken_at", "-pk")[:BASELINE_SETS_READ]
     )
     per_visit: dict[int, VitalSigns] = {}
     for row in sets:
