@@ -5,7 +5,9 @@ from datetime import date, datetime, time, timedelta
 
 from auditlog.models import LogEntry
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, TextField
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from patients.models import Patient
@@ -91,14 +93,21 @@ def _start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+def _key_text(key: str):
+    """``additional_data->>'key'`` on PostgreSQL, the expression infusion_site's 0002 migration indexes (the text
+    cast is a no-op there); on SQLite the cast makes a number stored under the key compare with its text."""
+    return Cast(KT(f"additional_data__{key}"), TextField())
+
+
 def audit_entries(*, search: AuditSearch) -> QuerySet[LogEntry]:
     """The entries a search finds, newest first."""
     entries = LogEntry.objects.select_related("content_type", "actor").order_by("-timestamp", "-pk")
     if search.patient_id is not None:
-        entries = entries.filter(additional_data__patient_id=search.patient_id)
+        entries = entries.alias(patient_key=_key_text("patient_id")).filter(patient_key=str(search.patient_id))
     if search.user_id is not None:
         user = get_user_model().objects.filter(pk=search.user_id).first()
-        recorded = Q(additional_data__actor_username=user.get_username()) if user is not None else Q(pk__in=[])
+        entries = entries.alias(actor_key=_key_text("actor_username"))
+        recorded = Q(actor_key=user.get_username()) if user is not None else Q(pk__in=[])
         entries = entries.filter(Q(actor_id=search.user_id) | recorded)
     if search.since is not None:
         entries = entries.filter(timestamp__gte=_start_of(search.since))

@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET, require_http_methods
 
 from infusion_site.access import role_required
@@ -29,6 +30,20 @@ from patients.audit_trail.selectors import (
 
 SESSION_KEY = "audit_search"
 EXPORT_CHUNK = 500
+COUNTED_AT_MOST = 10_000
+
+
+class AuditPaginator(Paginator):
+    """Counts up to COUNTED_AT_MOST entries and no further: the trail grows with every page anyone opens, and an
+    exact count of a wide search would read the whole table on every page of it."""
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list.order_by()[: COUNTED_AT_MOST + 1].count()
+
+    @property
+    def counted_all(self) -> bool:
+        return self.count <= COUNTED_AT_MOST
 
 
 def _kept(request) -> tuple[AuditSearch | None, dict]:
@@ -69,10 +84,17 @@ def search(request):
         form = AuditSearchForm(initial=typed)
     page = rows = None
     if asked is not None:
-        page = Paginator(audit_entries(search=asked), PAGE_SIZE).get_page(request.GET.get("page"))
+        page = AuditPaginator(audit_entries(search=asked), PAGE_SIZE).get_page(request.GET.get("page"))
         rows = audit_rows(page)
         record_patient_accesses(sorted({row.patient.pk for row in rows if row.patient is not None}))
-    context = {"form": form, "searched": asked is not None, "page": page, "rows": rows, "page_size": PAGE_SIZE}
+    context = {
+        "form": form,
+        "searched": asked is not None,
+        "page": page,
+        "rows": rows,
+        "page_size": PAGE_SIZE,
+        "counted_at_most": COUNTED_AT_MOST,
+    }
     return render(request, "audit/search.html", context, status=status)
 
 

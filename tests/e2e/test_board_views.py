@@ -58,7 +58,11 @@ def test_coordinator_reads_three_days_on_a_tablet_and_removes_a_nurse_after_conf
     visit = busy_days(cast)
     login("coord", factories.PASSWORD)
     page.goto(f"{live_server.url}/schedule/")
-    expect(page.locator("th[data-board-day]")).to_have_count(7)  # the week by default
+    assert_days_fit(page, 3)  # today's 3 days by default
+    page.get_by_role("group", name="Board view").get_by_role("link", name="Week").click()
+    expect(page.locator("th[data-board-day]")).to_have_count(7)
+    page.goto(f"{live_server.url}/schedule/")  # the week she chose is remembered
+    expect(page.locator("th[data-board-day]")).to_have_count(7)
 
     page.get_by_role("group", name="Board view").get_by_role("link", name="3 days").click()
     expect(page).to_have_url(f"{live_server.url}/schedule/?day={timezone.localdate().isoformat()}&view=3day")

@@ -13,7 +13,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from infusion_site.roles import NURSE
@@ -371,6 +372,14 @@ def _split_pages(counts: list[tuple[int, int]]) -> list[list[int]]:
     return pages
 
 
+def _cards_of_nurse(shown: QuerySet) -> QuerySet:
+    """How many of the shown visits a row's nurse has: per nurse, a range of the (nurse, planned_start) index over
+    the days shown, rather than a join of every nurse's every visit."""
+    return (
+        shown.filter(nurse_id=OuterRef("pk")).order_by().values("nurse_id").annotate(cards=Count("pk")).values("cards")
+    )
+
+
 def _card_visits(visits: QuerySet) -> QuerySet:
     return (
         visits.select_related("patient", "order__product", "nurse")
@@ -401,7 +410,7 @@ def build_board(
 
     counts = list(
         _row_nurses(scope=scope, shown=shown)
-        .annotate(cards=Count("visits", filter=Q(visits__in=shown.values("pk")), distinct=True))
+        .annotate(cards=Coalesce(Subquery(_cards_of_nurse(shown)), 0))
         .values_list("pk", "cards")
     )
     pages = _split_pages(counts)

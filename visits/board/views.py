@@ -3,7 +3,7 @@
 The board shows a day, 3 days (both fit a 1024 px tablet) or the week. Its address holds everything it shows:
 ``?view=3day&day=2026-11-24&nurse=7`` (``week=`` for the week view), ids and dates only; ``?visit=<id>`` opens it
 on that visit's day with the card highlighted (board_url_for_visit). The last view chosen is kept in the session,
-so the coordinator's board opens the way she left it.
+so the coordinator's board opens the way she left it; the first time, on today's 3 days.
 
 Every visit action is a plain POST that redirects back to the board; with htmx (``request.htmx``) the same POST
 answers with the re-drawn board on success, or with the visit's card showing what went wrong. A refused action
@@ -66,7 +66,7 @@ NURSE_PICKER = "visits/board/nurse_picker.html"
 
 SESSION_VIEW = "board_view"  # the coordinator's last chosen view, kept per user in her session
 SESSION_TEAM = "board_team"  # and the team she last chose ("mine", "all" or a team's id)
-DEFAULT_VIEW = "week"
+DEFAULT_VIEW = "3day"  # issue 15: today's 3 days, what a coordinator staffs next
 
 
 @dataclass
@@ -124,7 +124,7 @@ def _board_href(view: str, first_day, filters: dict) -> str:
 
 
 def _chosen_view(request, asked: str) -> str:
-    """The view in the address, remembered for next time; without one, the one remembered."""
+    """The view in the address, remembered for next time; without one, the one remembered, else today's 3 days."""
     if asked:
         if request.session.get(SESSION_VIEW) != asked:
             request.session[SESSION_VIEW] = asked
@@ -166,7 +166,9 @@ def _board_context(request, params: QueryDict, *, notice: str = "") -> tuple[dic
     view_form.is_valid()
     week_form = WeekForm(params)
     week_form.is_valid()
-    view = _chosen_view(request, view_form.cleaned_data.get("view") or "")
+    # ``?week=`` alone is the week view: the address old bookmarks and links carry.
+    asked_view = view_form.cleaned_data.get("view") or ("week" if params.get("week") else "")
+    view = _chosen_view(request, asked_view)
     errors = []
     focus_visit, visit_day, visit_team, visit_nurse = None, None, None, None
     visit_id = view_form.cleaned_data.get("visit")

@@ -165,8 +165,10 @@ def test_any_date_in_the_week_shows_that_monday_to_sunday_with_previous_and_next
     assert "?week=2026-11-16" in text(response) and "?week=2026-11-30" in text(response)
 
 
-def test_without_a_week_the_board_shows_this_week(coordinator):
-    assert "Week of Mon 16 Nov – Sun 22 Nov 2026" in text(coordinator.get(BOARD))
+def test_without_a_view_or_date_the_board_shows_todays_3_days(coordinator):
+    response = coordinator.get(BOARD)
+    assert "Mon 16 Nov – Wed 18 Nov 2026" in text(response)
+    assert "Week of" not in text(response)
 
 
 def test_a_visit_of_another_week_is_not_shown(coordinator, nora):

@@ -40,8 +40,9 @@ def team_with(name: str, *members) -> Team:
     return team
 
 
-def build_agency(*, team: Team, nurses: int, visits: int, prefix: str = "n") -> list:
-    """``nurses`` nurses in ``team`` and ``visits`` visits of the team's patients next week, two thirds assigned."""
+def build_agency(*, team: Team, nurses: int, visits: int, prefix: str = "n", first_day: int = 23, days: int = 7):
+    """``nurses`` nurses in ``team`` and ``visits`` visits of the team's patients over ``days`` days from
+    ``first_day`` of November (next week by default), two thirds assigned."""
     staff = [factories.nurse(username=f"{prefix}{index}", first_name=f"Nurse{index:03}") for index in range(nurses)]
     team.members.add(*staff)
     orders = []
@@ -53,7 +54,7 @@ def build_agency(*, team: Team, nurses: int, visits: int, prefix: str = "n") -> 
             patient=orders[index % 10].patient,
             order=orders[index % 10],
             cycle_number=index + 1,
-            planned_start=at(23 + index % 7, 8 + index % 9),
+            planned_start=at(first_day + index % days, 8 + index % 9),
             planned_minutes=120,
             nurse=staff[index % nurses] if index % 3 else None,
         )
@@ -95,6 +96,69 @@ def test_a_board_page_stays_small_and_costs_the_same_queries_for_a_large_team(ca
     assert page.count('data-nurse="') <= selectors.NURSES_PER_PAGE
     assert "Nurses, page 1 of" in text(response)
     assert text(response).count("Assign…") <= selectors.CARDS_PER_PAGE + selectors.UNASSIGNED_PER_PAGE
+
+
+def test_the_default_board_is_todays_3_days_and_costs_the_same_queries_for_a_large_team(cast, coordinator):
+    team = team_with("North", cast.coordinator)
+
+    def measure():
+        with CaptureQueriesContext(connection) as queries:
+            response = coordinator.get(BOARD)  # no view, day or team: her teams, today's 3 days
+        assert response.status_code == 200
+        return len(queries), response
+
+    coordinator.get(BOARD)  # warm caches
+    build_agency(team=team, nurses=4, visits=30, prefix="s", first_day=16, days=3)
+    small_queries, small = measure()
+    build_agency(team=team, nurses=56, visits=370, prefix="l", first_day=16, days=3)  # 60 nurses, 400 visits
+    large_queries, large = measure()
+
+    assert small_queries == large_queries, f"{small_queries} queries for 30 visits, {large_queries} for 400"
+    page = large.content.decode()
+    assert [chunk.split('"', 1)[0] for chunk in page.split('data-board-day="')[1:]] == [
+        "2026-11-16",
+        "2026-11-17",
+        "2026-11-18",
+    ]
+    assert len(large.content) < PAGE_LIMIT, f"{len(large.content)} bytes"
+    assert page.count('data-nurse="') == selectors.NURSES_PER_PAGE  # the first page of the team's 60 nurses only
+    assert "Nurses, page 1 of 3" in text(large)
+    cards = page.count(' data-visit="')
+    assert selectors.UNASSIGNED_PER_PAGE < cards <= selectors.CARDS_PER_PAGE + selectors.UNASSIGNED_PER_PAGE
+    assert f">{Visit.objects.filter(nurse=None).count()}</span>" in page  # every unassigned counted, a page shown
+    assert small.content.decode().count('data-nurse="') == 4
+
+
+def test_the_rows_card_counts_are_of_the_days_and_team_shown(cast, monkeypatch):
+    """The pages are cut by each row's cards: only the days shown, the team's patients, no cancelled visit."""
+    north = team_with("North", cast.coordinator)
+    abel, nora = available_nurse("Abel", username="abel"), available_nurse("Nora", username="nora")
+    north.members.add(abel, nora)
+    ours, theirs = factories.PatientFactory(team=north), factories.PatientFactory(team=team_with("South"))
+    visit_at(at(17, 8), 60, nurse=abel, patient=ours)
+    for start, patient, status in (
+        (at(17, 16), theirs, Visit.Status.SCHEDULED),  # another team's patient
+        (at(20, 9), ours, Visit.Status.SCHEDULED),  # after the days shown
+        (at(18, 9), ours, Visit.Status.CANCELLED),
+    ):
+        visit_at(start, 60, nurse=abel, patient=patient, status=status)
+    for hour in (8, 10):
+        visit_at(at(18, hour), 60, nurse=nora, patient=ours)
+
+    def board():
+        return selectors.build_board(
+            user=cast.coordinator,
+            first_day=at(16, 0).date(),
+            day_count=3,
+            scope=selectors.BoardScope(team_ids=[north.pk]),
+        )
+
+    monkeypatch.setattr(selectors, "CARDS_PER_PAGE", 3)
+    shown = board()
+    assert [(row.nurse.username, row.visit_count) for row in shown.rows] == [("abel", 1), ("nora", 2)]
+    assert shown.nurse_page.count == 1  # 1 + 2 cards: Abel's other three visits are not counted
+    monkeypatch.setattr(selectors, "CARDS_PER_PAGE", 2)
+    assert board().nurse_page.count == 2
 
 
 def test_nurse_rows_are_paged_and_every_nurse_is_on_some_page(cast, coordinator):

@@ -92,14 +92,19 @@ def test_the_week_address_still_opens_the_week(coordinator):
 # --- remembered, and kept in the address --------------------------------------------------------------------------
 
 
+def test_the_board_opens_on_todays_3_days_until_another_view_is_chosen(coordinator):
+    assert day_headers(coordinator.get(BOARD)) == ["2026-11-16", "2026-11-17", "2026-11-18"]
+    assert SESSION_VIEW not in coordinator.session  # the default is not a choice to remember
+
+
 def test_the_chosen_view_is_remembered_for_the_coordinator_only(cast, coordinator):
-    coordinator.get(BOARD, {"view": "3day"})
-    assert coordinator.session[SESSION_VIEW] == "3day"
-    assert len(day_headers(coordinator.get(BOARD))) == 3  # no view in the address: the one she chose last
-    other = client_for(factories.coordinator(username="second-coordinator"))
-    assert len(day_headers(other.get(BOARD))) == 7  # another coordinator still gets the week
     coordinator.get(BOARD, {"view": "week"})
-    assert len(day_headers(coordinator.get(BOARD))) == 7
+    assert coordinator.session[SESSION_VIEW] == "week"
+    assert len(day_headers(coordinator.get(BOARD))) == 7  # no view in the address: the one she chose last
+    other = client_for(factories.coordinator(username="second-coordinator"))
+    assert len(day_headers(other.get(BOARD))) == 3  # another coordinator still gets today's 3 days
+    coordinator.get(BOARD, {"view": "day"})
+    assert len(day_headers(coordinator.get(BOARD))) == 1
 
 
 def test_navigation_and_view_links_keep_the_view_day_and_filters(cast, coordinator):
