@@ -1,7 +1,7 @@
 """My day: the nurse's visits today and the next days, with what she needs on the doorstep.
 
-One query for the visits, whatever their number: patient, order and product are joined, and the patient's most
-recent reaction is an annotation.
+One query for the visits, whatever their number (patient, order and product joined), and one for the most recent
+reaction of each of their patients.
 """
 
 from dataclasses import dataclass
@@ -35,9 +35,25 @@ def visits_for_nurse(*, nurse, start: datetime, end: datetime) -> QuerySet[Visit
         Visit.objects.filter(nurse=nurse, planned_start__gte=start, planned_start__lt=end)
         .exclude(status=Visit.Status.CANCELLED)
         .select_related("patient", "order__product")
-        .annotate(last_reaction_grade=last_reaction("grade"), last_reaction_at=last_reaction("onset_at"))
         .order_by("planned_start", "pk")
     )
+
+
+def with_last_reactions(visits: list[Visit]) -> list[Visit]:
+    """Set each visit's ``last_reaction_grade`` and ``last_reaction_at`` (its patient's latest reaction) in one
+    query: as a subquery per visit row the planner read every reaction of the agency once per visit (86 ms for one
+    nurse's 33 visits at 10,000 patients)."""
+    latest = {}
+    reactions = (
+        Reaction.objects.filter(visit__patient__in={visit.patient_id for visit in visits})
+        .order_by("-onset_at", "-pk")
+        .values_list("visit__patient_id", "grade", "onset_at")
+    )
+    for patient_id, grade, onset_at in reactions:
+        latest.setdefault(patient_id, (grade, onset_at))
+    for visit in visits:
+        visit.last_reaction_grade, visit.last_reaction_at = latest.get(visit.patient_id, (None, None))
+    return visits
 
 
 @dataclass
@@ -63,7 +79,7 @@ def my_days(*, nurse, today: date | None = None, days_ahead: int = DAYS_AHEAD) -
     visits = visits_for_nurse(nurse=nurse, start=start - timedelta(days=1), end=end).filter(
         Q(planned_start__gte=start) | Q(status__in=UNDER_WAY)
     )
-    for visit in visits:
+    for visit in with_last_reactions(list(visits)):
         days[max(timezone.localtime(visit.planned_start, zone).date(), today)].append(visit)
     return [Day(day=day, visits=visits, is_today=day == today) for day, visits in days.items()]
 
