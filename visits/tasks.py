@@ -20,7 +20,7 @@ def deliver_notification(self, notification_id: int) -> str:
 
 @shared_task(ignore_result=True)
 def send_due_notifications() -> None:
-    """The sweep (every minute by beat): derive what is due, insert its rows, hand them to workers."""
+    """The sweep (every minute by beat): derive what became due since the last, insert its rows, hand them out."""
     now = timezone.now()
     reminders.create_due(now=now)
     service.notifications_give_up_exhausted(now=now)
@@ -28,8 +28,19 @@ def send_due_notifications() -> None:
 
 
 @shared_task(ignore_result=True)
-def notify_now(kinds: list[str]) -> None:
-    """Published after commit by a service that has just created an urgent alert (grade ≥ 3, override, …)."""
+def send_all_due_notifications() -> None:
+    """The daily safety net (beat): derive every due fact again, whatever the watermarks say."""
     now = timezone.now()
-    reminders.create_due(now=now, kinds=kinds)
+    reminders.create_due(now=now, full=True)
+    service.notifications_enqueue_due(now=now)
+
+
+@shared_task(ignore_result=True)
+def notify_now(kinds: list[str]) -> None:
+    """Published after commit by a service that has just created an urgent alert (grade ≥ 3, override, …).
+
+    Derives those kinds whole: the row that asked may carry a time from the tablet, older than any watermark.
+    """
+    now = timezone.now()
+    reminders.create_due(now=now, kinds=kinds, full=True)
     service.notifications_enqueue_due(now=now)

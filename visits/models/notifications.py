@@ -7,17 +7,27 @@ a worker killed mid-send, two beats or a Redis outage therefore delay a notifica
 never lose or double it (DESIGN §4).
 """
 
-from datetime import time
+from datetime import time, timedelta
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-__all__ = ["Notification", "NotificationPreference", "FollowUp", "REMINDER_LEAD_CHOICES"]
+from visits.models.chart import VisitVerification
+
+__all__ = [
+    "Notification",
+    "NotificationPreference",
+    "FollowUp",
+    "SweepWatermark",
+    "REMINDER_LEAD_CHOICES",
+    "visit_ended_within",
+    "visit_changed_since",
+]
 
 # Hours before a visit a patient may choose to be reminded (DESIGN: 48 h and 24 h by default).
 REMINDER_LEAD_CHOICES = [(72, "3 days before"), (48, "2 days before"), (24, "1 day before"), (3, "3 hours before")]
@@ -175,6 +185,8 @@ class FollowUp(models.Model):
         "visits.Reaction", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_up"
     )
     called_at = models.DateTimeField(null=True, blank=True)
+    # A questionnaire opened late (its visit was documented late) is found by the sweep by this, not by due_at.
+    created_at = models.DateTimeField(default=timezone.now)
     called_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -186,3 +198,37 @@ class FollowUp(models.Model):
 
     def __str__(self) -> str:
         return f"Follow-up {self.get_window_display()} of visit {self.visit_id}"
+
+
+class SweepWatermark(models.Model):
+    """How far one producer of the notification sweep has derived (``visits.notifications.due``).
+
+    The next sweep of that producer looks only at what became due, or changed, after ``derived_until`` (less a
+    small overlap), so a minute with nothing new costs almost nothing. It is moved forward only after the rows
+    were inserted: a sweep that dies leaves it behind, and the next one derives that stretch again.
+    """
+
+    producer = models.CharField(max_length=40, unique=True)
+    derived_until = models.DateTimeField()
+    full_at = models.DateTimeField(null=True, blank=True, help_text="Last re-derivation of everything.")
+
+    def __str__(self) -> str:
+        return f"{self.producer} derived until {self.derived_until:%Y-%m-%d %H:%M:%S}"
+
+
+# Visit.planned_minutes is at most 720: a visit planned to end in a stretch started at most this long before it.
+LONGEST_VISIT = timedelta(minutes=720)
+
+
+def visit_ended_within(start, end) -> Q:
+    """Visits that may have ended (checked out, or planned to end) in (start, end]; the caller checks each exactly."""
+    checked_out = VisitVerification.objects.filter(
+        visit=OuterRef("pk"), checked_out_at__gt=start, checked_out_at__lte=end
+    )
+    return Q(planned_start__gt=start - LONGEST_VISIT, planned_start__lte=end) | Q(Exists(checked_out))
+
+
+def visit_changed_since(since) -> Q:
+    """Visits whose own row or check-in record was saved after ``since``."""
+    saved = VisitVerification.objects.filter(visit=OuterRef("pk"), updated_at__gt=since)
+    return Q(updated_at__gt=since) | Q(Exists(saved))

@@ -1,9 +1,17 @@
-"""What is due to be told, to whom: each kind is one function ``f(*, now) -> list[Due]``.
+"""What is due to be told, to whom: each kind is one function ``f(*, now, since=None) -> list[Due]``.
 
 ``create_due()`` runs them and inserts the rows (``services.notifications``); running it again,
 or from two beats at once, inserts nothing new because every ``Due`` has a unique key. Texts
 going by email or SMS say only what the recipient needs to act and link into the app; names and
 clinical detail stay behind the login (``app_body``).
+
+Each producer keeps a watermark (``SweepWatermark``): given ``since``, it derives only what fell due
+after it (a lead time reached, a visit that ended) or whose rows were saved after it, and it derives
+those in full, so what it finds is what a full run would find for them. The unique key, not the
+watermark, is what keeps a notice from going out twice. ``create_due(full=True)`` derives everything,
+as the daily run and ``manage.py sweep_notifications --full`` do: it also catches what changed
+without saving a row the usual way (a queryset ``update()``, an authorization entered, a new
+portal account).
 """
 
 from collections import defaultdict
@@ -11,7 +19,7 @@ from collections.abc import Callable
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,7 +27,15 @@ from visits.alerts import background as alerts_background
 from visits.alerts import emergency_sources
 from visits.alerts import sources as alerts
 from visits.alerts.registry import Alert
-from visits.models import REMINDER_LEAD_CHOICES, FollowUp, Notification, NurseProfile, Visit, VisitEvent
+from visits.models import (
+    REMINDER_LEAD_CHOICES,
+    FollowUp,
+    Notification,
+    NurseProfile,
+    SweepWatermark,
+    Visit,
+    VisitEvent,
+)
 from visits.notifications import followups
 from visits.notifications.services import Due, coordinators, notifications_create, preference_for
 
@@ -28,6 +44,14 @@ PRODUCERS: dict[str, Callable[..., list[Due]]] = {}
 
 AGENDA_FROM = time(18, 0)  # the nurse's agenda for tomorrow goes out from 6 pm their time
 CHANGES_LOOK_BACK = timedelta(hours=24)
+NURSE_TOLD_OF_CHANGES_WITHIN = timedelta(days=7)
+# Longer than any transaction that saves a row a producer reads: a row saved at 10:00 but committed at 10:02 is
+# still inside the next sweep's stretch.
+OVERLAP = timedelta(minutes=5)
+# A producer that has not run for this long (or whose watermark is ahead of ``now``: the clock moved back) derives
+# everything again.
+FULL_AFTER_GAP = timedelta(days=1)
+FOLLOW_UP_QUESTIONS = "follow_up_questions"
 
 
 def producer(kind: str):
@@ -38,13 +62,35 @@ def producer(kind: str):
     return register
 
 
-def create_due(*, now: datetime | None = None, kinds=None) -> int:
-    """Derive everything due now and insert its rows; return how many rows were new."""
+def create_due(*, now: datetime | None = None, kinds=None, full: bool = False) -> int:
+    """Derive what became due since each producer last ran (everything, with ``full``) and insert its rows; return
+    how many rows were new."""
     now = now or timezone.now()
-    followups.follow_ups_create_due(now=now)
+    marks = dict(SweepWatermark.objects.values_list("producer", "derived_until"))
+
+    def since(producer: str) -> datetime | None:
+        mark = marks.get(producer)
+        if full or mark is None or not mark <= now <= mark + FULL_AFTER_GAP:
+            return None
+        return mark - OVERLAP
+
+    followups.follow_ups_create_due(now=now, since=since(FOLLOW_UP_QUESTIONS))
     withdraw_stale_reminders(now=now)
-    dues = [due for kind, make in PRODUCERS.items() if kinds is None or kind in kinds for due in make(now=now)]
-    return notifications_create(dues=dues, now=now)
+    chosen = [kind for kind in PRODUCERS if kinds is None or kind in kinds]
+    dues = [due for kind in chosen for due in PRODUCERS[kind](now=now, since=since(kind))]
+    created = notifications_create(dues=dues, now=now)
+    _advance([FOLLOW_UP_QUESTIONS, *chosen], known=marks, now=now, full=full)
+    return created
+
+
+def _advance(producers: list[str], *, known: dict, now: datetime, full: bool) -> None:
+    """Only after the rows are in: a sweep that fails before this is done again from the old watermark."""
+    fields = {"derived_until": now, **({"full_at": now} if full else {})}
+    # Two sweeps at once: the later ``now`` wins, the watermark never moves back.
+    SweepWatermark.objects.filter(producer__in=producers, derived_until__lte=now).update(**fields)
+    missing = [SweepWatermark(producer=producer, **fields) for producer in producers if producer not in known]
+    if missing:
+        SweepWatermark.objects.bulk_create(missing, ignore_conflicts=True)
 
 
 def link(path: str) -> str:
@@ -79,12 +125,20 @@ def _patient_visits(queryset):
 
 
 @producer(Kind.VISIT_REMINDER)
-def visit_reminders(*, now: datetime) -> list[Due]:
+def visit_reminders(*, now: datetime, since: datetime | None = None) -> list[Due]:
     """One reminder per visit at the shortest lead time the patient chose that has been reached."""
     longest = timedelta(hours=max(hours for hours, _ in REMINDER_LEAD_CHOICES))
-    visits = _patient_visits(
-        Visit.objects.filter(status=Visit.Status.SCHEDULED, planned_start__gt=now, planned_start__lte=now + longest)
+    visits = Visit.objects.filter(
+        status=Visit.Status.SCHEDULED, planned_start__gt=now, planned_start__lte=now + longest
     )
+    if since is not None:
+        news = Q(updated_at__gt=since) | Q(patient__updated_at__gt=since)
+        news |= Q(patient__user__notification_preference__updated_at__gt=since)
+        for hours, _ in REMINDER_LEAD_CHOICES:
+            lead = timedelta(hours=hours)
+            news |= Q(planned_start__gt=since + lead, planned_start__lte=now + lead)
+        visits = visits.filter(news)
+    visits = _patient_visits(visits)
     dues = []
     for visit in visits:
         user = visit.patient.user
@@ -138,18 +192,21 @@ CHANGE_WORDS = {
 }
 
 
-def _recent_changes(now: datetime):
+def _recent_changes(now: datetime, since: datetime | None):
     events = VisitEvent.objects.filter(
         kind__in=list(CHANGE_WORDS), at__gte=now - CHANGES_LOOK_BACK, visit__planned_start__gt=now
     ).select_related("visit__patient__user__notification_preference", "visit__nurse", "by")
+    if since is not None:
+        # The nurse hears of a change once the visit is within a week.
+        events = events.filter(Q(at__gt=since) | Q(visit__planned_start__gt=since + NURSE_TOLD_OF_CHANGES_WITHIN))
     yield from events
 
 
 @producer(Kind.VISIT_CHANGED)
-def visit_changes(*, now: datetime) -> list[Due]:
+def visit_changes(*, now: datetime, since: datetime | None = None) -> list[Due]:
     """Tell the patient, and the visit's nurse if someone else made the change."""
     dues = []
-    for event in _recent_changes(now):
+    for event in _recent_changes(now, since):
         visit = event.visit
         zone = visit.patient.zone
         when = short_when(visit.planned_start, zone)
@@ -176,7 +233,11 @@ def visit_changes(*, now: datetime) -> list[Due]:
                     for_patient=True,
                 )
             )
-        if visit.nurse is not None and visit.nurse != event.by and visit.planned_start < now + timedelta(days=7):
+        if (
+            visit.nurse is not None
+            and visit.nurse != event.by
+            and visit.planned_start < now + NURSE_TOLD_OF_CHANGES_WITHIN
+        ):
             news = {
                 VisitEvent.Kind.RESCHEDULED: f"A visit of yours has moved to {when}",
                 VisitEvent.Kind.CANCELLED: f"Your visit of {when} is cancelled",
@@ -201,8 +262,19 @@ def visit_changes(*, now: datetime) -> list[Due]:
 # --- Nurses: tomorrow's agenda, charts to sign ---------------------------------------------------------
 
 
+def _agenda_hour_passed(zones, since: datetime, now: datetime) -> bool:
+    """Whether 6 pm struck in any of ``zones`` in (since, now]."""
+    for zone in zones:
+        day = timezone.localtime(since, zone).date()
+        while day <= timezone.localtime(now, zone).date():
+            if since < datetime.combine(day, AGENDA_FROM, tzinfo=zone) <= now:
+                return True
+            day += timedelta(days=1)
+    return False
+
+
 @producer(Kind.NURSE_AGENDA)
-def nurse_agendas(*, now: datetime) -> list[Due]:
+def nurse_agendas(*, now: datetime, since: datetime | None = None) -> list[Due]:
     """From 6 pm in the nurse's time zone: the visits of tomorrow, one message per nurse and day."""
     zones = {profile.nurse_id: profile.zone for profile in NurseProfile.objects.all()}
     default_zone = timezone.get_default_timezone()
@@ -217,6 +289,9 @@ def nurse_agendas(*, now: datetime) -> list[Due]:
         .select_related("nurse", "patient", "order__product")
         .order_by("planned_start", "pk")
     )
+    if since is not None and not _agenda_hour_passed({*zones.values(), default_zone}, since, now):
+        # An agenda lists all of the nurse's visits: derive it whole for each nurse with a visit saved since.
+        visits = visits.filter(nurse__in=visits.filter(updated_at__gt=since).values("nurse"))
     by_nurse = defaultdict(list)
     for visit in visits:
         zone = zones.get(visit.nurse_id, default_zone)
@@ -255,10 +330,11 @@ def nurse_agendas(*, now: datetime) -> list[Due]:
 
 
 @producer(Kind.CHART_UNSIGNED)
-def unsigned_charts(*, now: datetime) -> list[Due]:
+def unsigned_charts(*, now: datetime, since: datetime | None = None) -> list[Due]:
     """2 hours after a visit ended without a signature, the nurse; after 6 hours, the coordinators too."""
     dues = []
-    for visit, ended in alerts_background.unsigned_visits(now=now, after=alerts_background.CHART_NURSE_AFTER):
+    nurse_after = alerts_background.CHART_NURSE_AFTER
+    for visit, ended in alerts_background.unsigned_visits(now=now, after=nurse_after, since=since):
         chart = reverse("visits:chart", args=[visit.pk])
         when = staff_when(ended, visit.patient.zone)
         if visit.nurse is not None:
@@ -275,7 +351,8 @@ def unsigned_charts(*, now: datetime) -> list[Due]:
                     about=visit,
                 )
             )
-    dues += from_alerts(Kind.CHART_UNSIGNED, alerts_background.unsigned_charts(now=now), now=now, suffix="6h")
+    late = alerts_background.unsigned_charts(now=now, since=since)
+    dues += from_alerts(Kind.CHART_UNSIGNED, late, now=now, suffix="6h")
     return dues
 
 
@@ -316,8 +393,8 @@ def from_alerts(kind: str, found: list[Alert], *, now: datetime, suffix=None) ->
 
 
 def _alert_producer(kind: str, source: Callable, suffix: Callable | None = None):
-    def produce(*, now: datetime) -> list[Due]:
-        return from_alerts(kind, source(now=now), now=now, suffix=suffix)
+    def produce(*, now: datetime, since: datetime | None = None) -> list[Due]:
+        return from_alerts(kind, source(now=now, since=since), now=now, suffix=suffix)
 
     produce.__name__ = f"notify_{kind}"
     PRODUCERS[kind] = produce
@@ -344,7 +421,7 @@ _alert_producer(Kind.CREATININE_DUE, alerts_background.creatinine_due, lambda a:
 
 
 @producer(Kind.FOLLOW_UP)
-def follow_up_invitations(*, now: datetime) -> list[Due]:
+def follow_up_invitations(*, now: datetime, since: datetime | None = None) -> list[Due]:
     open_follow_ups = FollowUp.objects.filter(
         answered_at=None,
         due_at__lte=now,
@@ -352,6 +429,8 @@ def follow_up_invitations(*, now: datetime) -> list[Due]:
         visit__patient__user__isnull=False,
         visit__patient__user__is_active=True,
     ).select_related("visit__patient__user__notification_preference")
+    if since is not None:
+        open_follow_ups = open_follow_ups.filter(Q(due_at__gt=since) | Q(created_at__gt=since))
     dues = []
     for follow_up in open_follow_ups:
         visit = follow_up.visit

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from visits.alerts.background import visit_ended_at
 from visits.chart.rules import notify_at_once
-from visits.models import FollowUp, Reaction, Therapy, Visit
+from visits.models import FollowUp, Reaction, Therapy, Visit, visit_changed_since, visit_ended_within
 
 
 @dataclass(frozen=True)
@@ -99,10 +99,18 @@ def open_follow_ups(*, patient, now: datetime) -> list[FollowUp]:
     ]
 
 
-def follow_ups_create_due(*, now: datetime) -> None:
-    """Open the questionnaires that have fallen due (an existing one is left as it is)."""
+def follow_ups_create_due(*, now: datetime, since: datetime | None = None) -> None:
+    """Open the questionnaires that have fallen due (an existing one is left as it is); with ``since``, only for
+    visits that reached 48 hours or day 10 after it, or whose cycle's visits changed after it."""
+    visits = cycle_end_visits(now=now)
+    if since is not None:
+        reached = Q()
+        for after in AFTER_INFUSION.values():
+            reached |= visit_ended_within(since - after, now - after)
+        cycle = Visit.objects.filter(order=OuterRef("order"), cycle_number=OuterRef("cycle_number"))
+        visits = visits.filter(reached | Q(Exists(cycle.filter(visit_changed_since(since)))))
     rows = []
-    for visit in cycle_end_visits(now=now):
+    for visit in visits:
         ended = visit_ended_at(visit)
         for window, after in AFTER_INFUSION.items():
             due = ended + after
