@@ -15,7 +15,7 @@ REASON_SHOWN = 300
 
 
 @alert_source("emergency_access", label="Emergency access to a record outside the care team")
-def emergency_accesses(*, now: datetime) -> list[Alert]:
+def emergency_accesses(*, now: datetime, since: datetime | None = None) -> list[Alert]:
     accesses = (
         EmergencyAccess.objects.filter(
             Q(ended_at=None, expires_at__gt=now) | Q(started_at__gte=now - SHOWN_AFTER_START_FOR)
@@ -23,6 +23,8 @@ def emergency_accesses(*, now: datetime) -> list[Alert]:
         .select_related("patient", "nurse")
         .order_by("started_at", "pk")
     )
+    if since is not None:
+        accesses = accesses.filter(started_at__gt=since)
     alerts = []
     for access in accesses:
         nurse = access.nurse.get_full_name() or access.nurse.username

@@ -4,6 +4,11 @@ Each kind of alert is one function decorated with ``@alert_source("kind")`` that
 (``sources.py`` for what the chart and the schedule show, ``background.py`` for what the background jobs find).
 A new kind is one more decorated function; the page and its tests need no change. Each source makes a fixed
 number of queries, whatever the amount of data, so the page stays fast.
+
+A kind that can have thousands of alerts at agency size also declares ``rows`` (``rows(now=)``: a queryset of the
+rows it is about, filtered exactly as its list, annotated with ``alert_severity``, ``alert_due`` and ``alert_key``)
+and ``build`` (``build(row, now=)``: one row's ``Alert``). The queue then counts it, and reads only the page it
+shows, in the database; its list function stays what the notification sweep reads.
 """
 
 from collections.abc import Callable
@@ -11,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import IntEnum
 
+from django.db.models import Case, CharField, IntegerField, Q, Value, When
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from patients.models import Patient
@@ -88,21 +95,49 @@ class AlertSource:
     kind: str
     label: str
     collect: Callable[..., list[Alert]]
+    rows: Callable | None = None
+    build: Callable[..., Alert] | None = None
+    team: str = ""  # the lookup from a row to its patient's team id, for "own teams first"
+
+    @property
+    def in_database(self) -> bool:
+        return self.rows is not None
 
 
 SOURCES: dict[str, AlertSource] = {}
 
 
-def alert_source(kind: str, *, label: str | None = None):
-    """Register a function ``f(*, now) -> list[Alert]`` as the source of one kind of alert."""
+def alert_source(kind: str, *, label: str | None = None, rows=None, build=None, team: str = ""):
+    """Register a function ``f(*, now) -> list[Alert]`` as the source of one kind of alert (and, for a big kind,
+    the ``rows`` and ``build`` it is made of: see the module's docstring)."""
 
     def register(collect):
         if kind in SOURCES:
             raise ValueError(f"Alert kind {kind!r} is registered twice")
-        SOURCES[kind] = AlertSource(kind=kind, label=label or kind.replace("_", " ").capitalize(), collect=collect)
+        if (rows is None) != (build is None):
+            raise ValueError(f"Alert kind {kind!r} needs both rows and build, or neither")
+        label_text = label or kind.replace("_", " ").capitalize()
+        SOURCES[kind] = AlertSource(kind, label_text, collect, rows=rows, build=build, team=team)
         return collect
 
     return register
+
+
+def key_of(kind: str, *facts):
+    """``Alert.key`` in SQL, ``"<kind>-<pk>"`` then ``"-<fact>"`` for each fact expression given, so that the
+    database can leave resolved alerts out."""
+    key = Concat(Value(f"{kind}-"), Cast("pk", CharField()), output_field=CharField())
+    for fact in facts:
+        key = Concat(key, Value("-"), fact, output_field=CharField())
+    return key
+
+
+def severity_when(urgent: Q | None, *, otherwise: "Severity" = None):
+    """``alert_severity`` in SQL: urgent where ``urgent`` holds, else ``otherwise`` (soon by default)."""
+    otherwise = Value(int(otherwise or Severity.SOON), output_field=IntegerField())
+    if urgent is None:
+        return otherwise
+    return Case(When(urgent, then=Value(int(Severity.URGENT))), default=otherwise, output_field=IntegerField())
 
 
 # --- Wording shared by the sources ---------------------------------------------------------

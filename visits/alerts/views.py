@@ -13,16 +13,7 @@ from infusion_site.roles import is_coordinator
 from patients.services import ServiceError
 from visits.alerts import registry
 from visits.alerts.forms import AlertKeyForm, FollowUpCallForm, ResolveAlertForm, ResolveRequestForm
-from visits.alerts.registry import Severity
-from visits.alerts.selectors import (
-    alert_by_key,
-    group_alerts,
-    in_hand_no_longer_raised,
-    kind_of_key,
-    open_alerts,
-    recently_resolved,
-    taken_on,
-)
+from visits.alerts.selectors import alert_by_key, alert_queue, kind_of_key, recently_resolved, taken_on
 from visits.alerts.services import (
     alert_acknowledge,
     alert_resolve,
@@ -41,7 +32,7 @@ def _short(label: str) -> str:
     return short[:1].lower() + short[1:]
 
 
-MAX_PAGES = 1000
+MAX_PAGES = 50  # a thousand alerts of one kind at most on one page
 
 
 def _pages_asked(request) -> dict[str, int]:
@@ -54,32 +45,42 @@ def _pages_asked(request) -> dict[str, int]:
     return asked
 
 
+def _show_refused(groups, key: str) -> None:
+    """An action refused on an alert beyond the pages shown: that alert is put on top of its kind, with its form."""
+    kind = kind_of_key(key) if key else None
+    group = next((group for group in groups if group.source.kind == kind), None)
+    if group is None or key in [alert.key for alert in group.shown]:
+        return
+    alert = alert_by_key(key)
+    if alert is not None:
+        alert.is_own_team = False
+        group.shown.insert(0, alert)
+
+
 def _queue(request, *, failed=None, resolve_failed=None, status=200):
     """The queue page; ``failed`` is (alert key, bound form) when an action on one alert was refused, and
     ``resolve_failed`` the same for resolving an alert with a note. Each category shows a page (20) of its alerts,
     the coordinator's own teams' first, and "Show more" adds a page; the counts are of every alert."""
-    alerts = open_alerts()
     pages = _pages_asked(request)
-    refused_kind = kind_of_key((failed or resolve_failed or ("",))[0] or "")
-    if refused_kind:  # the refused alert must be on the page to show its form
-        pages[refused_kind] = MAX_PAGES
-    groups = group_alerts(alerts, own_team_ids=own_team_ids(user=request.user), pages=pages)
-    kept = {kind: count for kind, count in pages.items() if count < MAX_PAGES}
+    queue = alert_queue(own_team_ids=own_team_ids(user=request.user), pages=pages)
+    groups = queue.groups
+    refused_key = (failed or resolve_failed or ("",))[0] or ""
+    _show_refused(groups, refused_key)
     for group in groups:
-        group.more_url = f"?{urlencode(kept | {group.source.kind: group.pages + 1})}#{group.source.kind}"
-    in_hand = in_hand_no_longer_raised(shown_keys=[alert.key for alert in alerts])
-    # Each patient the queue names, in one insert (the rows its sources loaded already lead to the patient).
+        group.more_url = f"?{urlencode(pages | {group.source.kind: group.pages + 1})}#{group.source.kind}"
+    shown = [alert for group in groups for alert in group.shown]
+    # Each patient the page names, in one insert (the rows its sources loaded already lead to the patient).
     record_patient_accesses(
-        [patient_id_of(alert.about, cached_only=True) for alert in alerts]
-        + [handling.patient_id for handling in in_hand]
+        [patient_id_of(alert.about, cached_only=True) for alert in shown]
+        + [handling.patient_id for handling in queue.in_hand]
     )
     context = {
-        "in_hand": in_hand,
+        "in_hand": queue.in_hand,
         "groups": groups,
         "busy_groups": [group for group in groups if group.count],
         "empty_labels": ", ".join(_short(group.source.label) for group in groups if not group.count),
-        "total": len(alerts),
-        "urgent": sum(alert.severity == Severity.URGENT for alert in alerts),
+        "total": queue.count,
+        "urgent": queue.urgent_count,
         "failed_key": failed[0] if failed else None,
         "failed_form": failed[1] if failed else None,
         "resolve_failed_key": resolve_failed[0] if resolve_failed else None,

@@ -86,6 +86,13 @@ class Visit(models.Model):
             models.Index(fields=["status", "planned_start"]),
             # A patient's visits by date: the patient page and the authorization counts (migration 0013).
             models.Index(fields=["patient", "planned_start"], name="visit_patient_start"),
+            # The sweep's "saved since", and the visits used inside each prior authorization (migration 0016).
+            models.Index(fields=["updated_at"], name="visit_updated_at"),
+            models.Index(
+                fields=["patient", "planned_start"],
+                condition=~Q(status__in=["cancelled", "missed"]),
+                name="visit_patient_live_start",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
