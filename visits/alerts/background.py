@@ -42,7 +42,6 @@ from visits.models import (
     Visit,
     VisitVerification,
     visit_changed_since,
-    visit_ended_within,
 )
 
 # --- When a visit ended ---------------------------------------------------------------------------
@@ -88,7 +87,9 @@ def unsigned_visits(*, now: datetime, after: timedelta, since: datetime | None =
         .order_by("planned_start", "pk")
     )
     if since is not None:
-        visits = visits.filter(visit_ended_within(since - after, now - after) | visit_changed_since(since))
+        # Exactly those that reached ``after`` since: a stretch of planned starts would hand back thousands.
+        reached = Q(ended_at__gt=since - after)
+        visits = visits.annotate(ended_at=ended_at_expression()).filter(reached | visit_changed_since(since))
     found = []
     for visit in visits:
         ended = visit_ended_at(visit)
@@ -152,8 +153,7 @@ def unsigned_charts(*, now: datetime, since: datetime | None = None) -> list[Ale
     """With ``since``, only those that reached 6 hours, or changed, after it (the notification sweep)."""
     visits = unsigned_chart_rows(now=now)
     if since is not None:
-        after = CHART_COORDINATOR_AFTER
-        visits = visits.filter(visit_ended_within(since - after, now - after) | visit_changed_since(since))
+        visits = visits.filter(Q(alert_due__gt=since - CHART_COORDINATOR_AFTER) | visit_changed_since(since))
     return [unsigned_chart_alert(visit, now=now) for visit in visits]
 
 

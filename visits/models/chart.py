@@ -72,7 +72,11 @@ class VisitVerification(ChartSection):
     class Meta:
         ordering = ["checked_in_at", "pk"]
         # Recent check-ins not verified, for the alert queue (migration 0013).
-        indexes = [models.Index(fields=["checked_in_at"], name="verification_checked_in_at")]
+        indexes = [
+            models.Index(fields=["checked_in_at"], name="verification_checked_in_at"),
+            # The notification sweep's "check-ins saved since its last run".
+            models.Index(fields=["updated_at"], name="verification_updated_at"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["visit"], condition=models.Q(voided_at__isnull=True), name="one_live_verification_per_visit"

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from visits.alerts.background import visit_ended_at
 from visits.chart.rules import notify_at_once
-from visits.models import FollowUp, Reaction, Therapy, Visit, visit_changed_since, visit_ended_within
+from visits.models import FollowUp, Reaction, Therapy, Visit, VisitVerification, visit_ended_within
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,8 @@ AFTER_INFUSION = {FollowUp.Window.EARLY: timedelta(hours=48), FollowUp.Window.LA
 # Past these, asking is no longer useful (DESIGN: 24–72 h and day 7–14).
 STILL_WORTH_ASKING = {FollowUp.Window.EARLY: timedelta(hours=24), FollowUp.Window.LATE: timedelta(days=4)}
 LOOK_BACK = timedelta(days=15)
+# More cycles changed since the last sweep than this (an import, a bulk edit) and the sweep derives them all.
+CHANGED_CYCLES_AT_MOST = 200
 FOLLOW_UP_WHEN = {
     FollowUp.Window.EARLY: "48 hours after the infusion",
     FollowUp.Window.LATE: "on day 10 after the infusion",
@@ -99,6 +101,17 @@ def open_follow_ups(*, patient, now: datetime) -> list[FollowUp]:
     ]
 
 
+def changed_cycles(since: datetime) -> set[tuple[int, int]]:
+    """(order, cycle) of the visits whose row or check-in record was saved after ``since``, at most one more than
+    ``CHANGED_CYCLES_AT_MOST``; two index reads."""
+    limit = CHANGED_CYCLES_AT_MOST + 1
+    saved = Visit.objects.filter(updated_at__gt=since).values_list("order_id", "cycle_number")[:limit]
+    checked = VisitVerification.objects.filter(updated_at__gt=since).values_list(
+        "visit__order_id", "visit__cycle_number"
+    )
+    return {*saved, *checked[:limit]}
+
+
 def follow_ups_create_due(*, now: datetime, since: datetime | None = None) -> None:
     """Open the questionnaires that have fallen due (an existing one is left as it is); with ``since``, only for
     visits that reached 48 hours or day 10 after it, or whose cycle's visits changed after it."""
@@ -107,8 +120,13 @@ def follow_ups_create_due(*, now: datetime, since: datetime | None = None) -> No
         reached = Q()
         for after in AFTER_INFUSION.values():
             reached |= visit_ended_within(since - after, now - after)
-        cycle = Visit.objects.filter(order=OuterRef("order"), cycle_number=OuterRef("cycle_number"))
-        visits = visits.filter(reached | Q(Exists(cycle.filter(visit_changed_since(since)))))
+        # The cycles with a visit saved since, read first: as a subquery per candidate visit the planner ran it
+        # over every visit of the agency (11.6 s at 10,000 patients).
+        cycles = changed_cycles(since)
+        if len(cycles) <= CHANGED_CYCLES_AT_MOST:  # more is a bulk change: every visit is derived, as in a full run
+            for order_id, cycle_number in cycles:
+                reached |= Q(order_id=order_id, cycle_number=cycle_number)
+            visits = visits.filter(reached)
     rows = []
     for visit in visits:
         ended = visit_ended_at(visit)

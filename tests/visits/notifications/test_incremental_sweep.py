@@ -175,3 +175,23 @@ def test_the_management_command_sweeps_incrementally_or_in_full(cast, frozen_clo
     assert SweepWatermark.objects.get(producer=Notification.Kind.VISIT_REMINDER).full_at == NOW + dt.timedelta(
         minutes=5
     )
+
+
+def test_the_day_10_questions_open_when_an_old_cycle_is_completed_between_sweeps(cast, frozen_clock):
+    from visits.models import FollowUp
+
+    # Planned 10 days 13 hours ago for 4 hours: its day-10 questions fell due 9 hours ago, long before the last
+    # sweep, but the visit was only completed now (a late chart), so it is found as a changed cycle.
+    visit = factories.VisitFactory(
+        planned_start=NOW - dt.timedelta(days=10, hours=13), planned_minutes=240, status=Visit.Status.INFUSING
+    )
+    reminders.create_due()
+    assert not FollowUp.objects.filter(visit=visit).exists()
+
+    frozen_clock.shift(reminders.OVERLAP * 3)
+    visit.status = Visit.Status.COMPLETED
+    visit.save()
+    frozen_clock.shift(dt.timedelta(minutes=1))
+    reminders.create_due()
+    follow_up = FollowUp.objects.get(visit=visit)
+    assert (follow_up.window, follow_up.due_at) == (FollowUp.Window.LATE, NOW - dt.timedelta(hours=9))
