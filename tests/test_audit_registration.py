@@ -12,6 +12,7 @@ NOT_AUDITED = {
     "visits.Product": "the product catalog (admin data), no patient",
     "visits.LabelLimit": "the label's limits per indication, no patient",
     "visits.NotificationPreference": "how a user likes to be reminded: the user's setting, not a record of care",
+    "visits.SweepWatermark": "how far the notification sweep has derived: a job's bookkeeping, no patient",
 }
 
 
