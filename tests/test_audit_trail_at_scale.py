@@ -76,13 +76,17 @@ def test_the_patient_search_matches_the_id_exactly(cast):
     assert {entry.additional_data["patient_id"] for entry in found} == {cast.patient.pk}
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the expression indexes exist on PostgreSQL only")
 @pytest.mark.parametrize(
     ("criteria", "index"),
     [({"patient": True}, "audit_patient_time"), ({"user": True}, "audit_actor_name_time")],
     ids=["patient", "user"],
 )
 def test_the_search_reads_its_index_on_postgresql(cast, criteria, index):
+    if connection.vendor != "postgresql":
+        # The migration builds them on PostgreSQL only (auditlog's table, expression indexes): here it did nothing.
+        with connection.cursor() as cursor:
+            assert index not in connection.introspection.get_constraints(cursor, "auditlog_logentry")
+        return
     opened(cast.patient, 5, by=cast.assigned_nurse)
     asked = AuditSearch(
         patient_id=cast.patient.pk if criteria.get("patient") else None,
