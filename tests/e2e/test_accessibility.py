@@ -100,6 +100,7 @@ def pages(cast):
             reverse("alerts:queue"),
             reverse("alerts:resolved"),
             reverse("patients:visits", args=[patient.pk]),
+            reverse("patients:records", args=[patient.pk, "weights"]),
             f"{reverse('schedule:board')}?view=week",  # the board opens on 3 days: every view is walked
             f"{reverse('schedule:board')}?view=day",
             reverse("visits:recall"),
